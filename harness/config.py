@@ -268,9 +268,11 @@ class Suite(Strict):
     models: list[str] = Field(min_length=1)
     judge: str | None = None
     system_prompt: str | None = None
+    judge_guidance: str | None = None  # one line for the ranking judge: what a good answer does
     generation: GenerationSettings = GenerationSettings()
     judge_generation: GenerationSettings = GenerationSettings(max_tokens=128)
     judging: JudgingSettings = JudgingSettings()
+    gates: list[Any] = []  # validated by harness.gate
 
 
 class LoadedSuite(BaseModel):

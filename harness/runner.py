@@ -1,0 +1,349 @@
+"""Cases x models -> answers -> rubric grades -> blinded rankings -> Results -> report.
+
+Every model call goes through `_Calls.run`, which serves the cache first, fans the rest out with each model's
+own concurrency (in-process CPU models one at a time, so they do not fight over the cores), and commits each
+finished call to the store at once. A run stopped part-way resumes under the same run id when the same
+command is given again: finished calls come from the cache and are not counted twice.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .adapters.base import Adapter, Completion, GenerationSettings, stable_hash
+from .config import Case, LoadedSuite, ModelEntry, find_suite, load_models, load_suite
+from .errors import ConfigError
+from .grading import CriterionResult, applicable_criteria, case_score, run_check
+from .judge import blind, prompts
+from .judge.judge import ask, parse_met, parse_ranking
+from .registry import adapter_class
+from .store import Store, request_key
+
+# In-process CPU backends share this: one computes at a time.
+_LOCAL_CPU = threading.Lock()
+
+
+def build_adapter(entry: ModelEntry) -> Adapter:
+    cls = adapter_class(entry.kind)
+    options = cls.Options.model_validate(entry.options)
+    return cls(entry.id, options, prices=entry.prices, max_concurrency=entry.max_concurrency, family=entry.family)
+
+
+@dataclass
+class Call:
+    """One model request, with what to do with its answer."""
+
+    adapter: Adapter
+    stage: str
+    messages: list[dict[str, str]]
+    settings: GenerationSettings
+    json_schema: dict[str, Any] | None = None
+    extra: Any = None  # goes into the cache key (e.g. the prompt version)
+    key: str = ""
+    result: Completion | None = None
+    fresh: bool = False
+
+
+class _Calls:
+    def __init__(self, store: Store, run_id: str, progress):
+        self.store, self.run_id, self.progress = store, run_id, progress
+        self._fingerprints: dict[str, str] = {}
+
+    def fingerprint(self, adapter: Adapter) -> str:
+        if adapter.model_id not in self._fingerprints:
+            self._fingerprints[adapter.model_id] = adapter.fingerprint()
+        return self._fingerprints[adapter.model_id]
+
+    def prepare(self, call: Call) -> Call:
+        call.key = request_key(self.fingerprint(call.adapter), call.stage, call.messages,
+                               call.settings.key_dict(), {"schema": call.json_schema, "extra": call.extra})
+        return call
+
+    def run(self, calls: list[Call], label: str | None) -> list[Call]:
+        """Answer every call, from the cache or the model; returns the same list, filled in."""
+        pending: list[Call] = []
+        for call in calls:
+            self.prepare(call)
+            cached = self.store.cached(call.key)
+            if cached is not None:
+                call.result, call.fresh = cached, False
+                self.store.record_call(self.run_id, call.stage, call.key, fresh=False)
+            else:
+                pending.append(call)
+        task = None
+        if label is not None:
+            task = self.progress.add_task(label, total=len(calls), completed=len(calls) - len(pending))
+        if not pending:
+            return calls
+        by_model: dict[str, list[Call]] = {}
+        for call in pending:
+            by_model.setdefault(call.adapter.model_id, []).append(call)
+        executors = {mid: ThreadPoolExecutor(max_workers=max(1, group[0].adapter.max_concurrency),
+                                             thread_name_prefix=f"bench-{mid}")
+                     for mid, group in by_model.items()}
+        futures: dict[Future, Call] = {}
+        try:
+            for mid, group in by_model.items():
+                for call in group:
+                    futures[executors[mid].submit(self._one, call)] = call
+            remaining = set(futures)
+            while remaining:
+                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    fut.result()  # re-raise adapter errors that no retry can fix
+                    if task is not None:
+                        self.progress.advance(task)
+        finally:
+            for ex in executors.values():
+                ex.shutdown(wait=False, cancel_futures=True)
+        return calls
+
+    def _one(self, call: Call) -> None:
+        adapter = call.adapter
+        with (_LOCAL_CPU if adapter.local else nullcontext()):
+            completion = adapter.generate(call.messages, call.settings, call.json_schema)
+        self.store.save_generation(call.key, adapter.model_id, self.fingerprint(adapter), call.stage,
+                                   {"messages": call.messages, "settings": call.settings.key_dict(),
+                                    "schema": call.json_schema}, completion, run_id=self.run_id)
+        if completion.error is None:
+            self.store.record_call(self.run_id, call.stage, call.key, fresh=True)
+        call.result, call.fresh = completion, True
+
+
+@dataclass
+class Answer:
+    case_id: str
+    model_id: str
+    completion: Completion
+    criteria: list[CriterionResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.completion.error is None
+
+
+@dataclass
+class Judgment:
+    case_id: str
+    rep: int
+    order: list[str]
+    ranking: list[str] | None
+    error: str | None
+    attempts: int
+
+
+class Run:
+    def __init__(self, loaded: LoadedSuite, models: dict[str, ModelEntry], model_ids: list[str],
+                 judge_id: str | None, cases: list[Case], store: Store, progress, log: Callable[[str], None]):
+        self.loaded, self.suite, self.rubric = loaded, loaded.suite, loaded.rubric
+        self.entries = models
+        self.model_ids, self.judge_id, self.cases = model_ids, judge_id, cases
+        self.store, self.progress, self.log = store, progress, log
+        self.adapters: dict[str, Adapter] = {}
+        for mid in {*model_ids, *([judge_id] if judge_id else [])}:
+            self.adapters[mid] = build_adapter(models[mid])
+        self.run_id = ""
+        self.calls: _Calls | None = None
+
+    # ------------------------------------------------------------ plan identity
+    def plan(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite.name, "suite_version": self.suite.version,
+            "suite_hash": stable_hash(self.suite.model_dump()),
+            "cases": stable_hash([c.model_dump() for c in self.cases]),
+            "rubric": stable_hash(self.rubric.model_dump()) if self.rubric else None,
+            "models": {mid: self.adapters[mid].fingerprint() for mid in self.model_ids},
+            "judge": self.adapters[self.judge_id].fingerprint() if self.judge_id else None,
+        }
+
+    def open(self) -> str:
+        plan = self.plan()
+        plan_hash = stable_hash(plan)
+        run_id = self.store.find_resumable(plan_hash)
+        if run_id:
+            self.log(f"resuming run {run_id}")
+        else:
+            stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+            run_id = f"{stamp}-{plan_hash[:6]}"
+        self.store.start_run(run_id, self.suite.name, plan_hash, plan)
+        self.run_id = run_id
+        self.calls = _Calls(self.store, run_id, self.progress)
+        return run_id
+
+    # ------------------------------------------------------------ stages
+    def answers(self) -> dict[tuple[str, str], Answer]:
+        calls = []
+        for case in self.cases:
+            messages = case.chat()
+            if self.suite.system_prompt and messages[0]["role"] != "system":
+                messages = [{"role": "system", "content": self.suite.system_prompt}, *messages]
+            for mid in self.model_ids:
+                calls.append(Call(self.adapters[mid], "answer", messages, self.suite.generation,
+                                  extra={"case": case.id}))
+        # Models one after the other in the list keeps each llama.cpp context warm.
+        calls.sort(key=lambda c: self.model_ids.index(c.adapter.model_id))
+        self.calls.run(calls, "answers")
+        out: dict[tuple[str, str], Answer] = {}
+        for call in calls:
+            out[(call.extra["case"], call.adapter.model_id)] = Answer(call.extra["case"], call.adapter.model_id,
+                                                                       call.result)
+        return out
+
+    def _judge_call(self, stage: str, messages, schema, extra, attempt: int) -> Completion:
+        settings = self.suite.judge_generation
+        if attempt:
+            # A greedy judge repeats itself; a retry samples, with its own seed.
+            settings = settings.model_copy(update={"temperature": max(settings.temperature, 0.7),
+                                                   "seed": settings.seed + attempt})
+        schema_to_send = schema if self.adapters[self.judge_id].structured else None
+        call = Call(self.adapters[self.judge_id], stage, messages, settings, schema_to_send, extra)
+        self.calls.run([call], label=None)
+        return call.result
+
+    def grades(self, answers: dict[tuple[str, str], Answer]) -> None:
+        if self.rubric is None:
+            return
+        judge_calls: list[tuple[Answer, Any, Call]] = []
+        for case in self.cases:
+            criteria = applicable_criteria(self.rubric.criteria, case.criteria, case.tags)
+            for mid in self.model_ids:
+                answer = answers[(case.id, mid)]
+                if not answer.ok:
+                    continue
+                for crit in criteria:
+                    if crit.check is not None:
+                        met, detail = run_check(crit.check, answer.completion.text)
+                        answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, met, "check", detail))
+                    elif self.judge_id is None or not self.suite.judging.grade_criteria:
+                        answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, None, "skipped",
+                                                               "no judge configured"))
+                    else:
+                        messages = prompts.grade_messages(case.chat(), answer.completion.text, crit.text)
+                        schema = prompts.GRADE_SCHEMA if self.adapters[self.judge_id].structured else None
+                        call = Call(self.adapters[self.judge_id], "grade", messages, self.suite.judge_generation,
+                                    schema, {"prompt": prompts.GRADE_PROMPT_VERSION})
+                        judge_calls.append((answer, crit, call))
+                        answer.criteria.append(None)  # placeholder keeps rubric order
+        if judge_calls:
+            self.calls.run([c for _, _, c in judge_calls], "grading")
+        for answer, crit, call in judge_calls:
+            first = call.result
+            messages = call.messages
+
+            def attempt_call(attempt: int, _first=first, _messages=messages):
+                if attempt == 0:
+                    return _first
+                return self._judge_call("grade", _messages, prompts.GRADE_SCHEMA,
+                                        {"prompt": prompts.GRADE_PROMPT_VERSION}, attempt)
+
+            verdict = ask(attempt_call, parse_met, self.suite.judging.max_retries)
+            result = CriterionResult(crit.id, crit.axis, crit.points, verdict.value,
+                                     "judge" if verdict.error is None else "error",
+                                     verdict.error or f"judge said {'met' if verdict.value else 'not met'}")
+            answer.criteria[answer.criteria.index(None)] = result
+        for answer in answers.values():
+            for r in answer.criteria:
+                self.store.save_grade(self.run_id, answer.case_id, answer.model_id, r.criterion_id, r.met,
+                                      r.source, r.detail)
+
+    def judgments(self, answers: dict[tuple[str, str], Answer]) -> list[Judgment]:
+        if self.judge_id is None or len(self.model_ids) < 2:
+            return []
+        settings = self.suite.judging
+        guidance = self.suite.judge_guidance or (self.rubric.description if self.rubric else "") or \
+            "answers the request correctly, safely and clearly"
+        pending: list[tuple[Case, int, list[str], list[str], Call]] = []
+        for case in self.cases:
+            ok_models = [m for m in self.model_ids if answers[(case.id, m)].ok]
+            if len(ok_models) < 2:
+                continue
+            for rep, order in enumerate(blind.orders(ok_models, settings.orders, settings.seed, case.id)):
+                labels = blind.labels(len(order))
+                shown = {label: answers[(case.id, mid)].completion.text for label, mid in zip(labels, order)}
+                messages = prompts.rank_messages(case.chat(), shown, guidance)
+                schema = prompts.rank_schema(labels)
+                call = Call(self.adapters[self.judge_id], "judge", messages, self.suite.judge_generation,
+                            schema if self.adapters[self.judge_id].structured else None,
+                            {"prompt": prompts.RANK_PROMPT_VERSION})
+                pending.append((case, rep, order, labels, call))
+        self.calls.run([p[-1] for p in pending], "judging")
+        out = []
+        for case, rep, order, labels, call in pending:
+            def attempt_call(attempt: int, _call=call, _labels=labels):
+                if attempt == 0:
+                    return _call.result
+                return self._judge_call("judge", _call.messages, prompts.rank_schema(_labels),
+                                        {"prompt": prompts.RANK_PROMPT_VERSION}, attempt)
+
+            verdict = ask(attempt_call, lambda text, _labels=labels: parse_ranking(text, _labels), settings.max_retries)
+            ranking = [order[labels.index(label)] for label in verdict.value] if verdict.value else None
+            self.store.save_judgment(self.run_id, case.id, rep, self.judge_id, order, ranking, verdict.error,
+                                     verdict.attempts)
+            out.append(Judgment(case.id, rep, order, ranking, verdict.error, verdict.attempts))
+        return out
+
+    def close(self) -> None:
+        for adapter in self.adapters.values():
+            adapter.close()
+
+
+def select_cases(cases: list[Case], limit: int | None) -> list[Case]:
+    return cases[:limit] if limit else cases
+
+
+def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), model_ids: list[str] | None = None,
+              judge: str | None = None, limit: int | None = None, reports_dir: Path = Path("reports"),
+              store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False) -> tuple[dict, Path]:
+    """Run a suite end to end; returns (results, path of the report's index.html)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .report import write_report, write_runs_index
+    from .results import build_results
+
+    console = Console(stderr=True, quiet=quiet)
+    started = time.perf_counter()
+    models = load_models(Path(models_path))
+    suite_path = find_suite(str(suite), Path.cwd())
+    loaded = load_suite(suite_path, models)
+    ids = model_ids or loaded.suite.models
+    for mid in ids:
+        if mid not in models:
+            raise ConfigError(f"model '{mid}' is not in {models_path} (known: {', '.join(sorted(models))})",
+                              key="--models")
+    judge_id = judge or loaded.suite.judge
+    if judge_id and judge_id not in models:
+        raise ConfigError(f"judge '{judge_id}' is not in {models_path}", key="--judge")
+    cases = select_cases(loaded.cases, limit)
+    store = Store(Path(store_path))
+    progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=False)
+    run = Run(loaded, models, ids, judge_id, cases, store, progress, lambda m: console.print(m))
+    try:
+        run_id = run.open()
+        console.print(f"[bold]bench run[/] {loaded.suite.name} v{loaded.suite.version}: {len(cases)} cases x "
+                      f"{len(ids)} models, judge {judge_id or 'none'} (run {run_id})")
+        with progress:
+            answers = run.answers()
+            run.grades(answers)
+            judgments = run.judgments(answers)
+        results = build_results(run, answers, judgments, wall_time_s=time.perf_counter() - started)
+        out_dir = Path(reports_dir) / loaded.suite.name / run_id
+        index = write_report(results, out_dir)
+        write_runs_index(Path(reports_dir))
+        store.set_run_status(run_id, "done", str(index))
+        return results, index
+    except BaseException:
+        if run.run_id:
+            store.set_run_status(run.run_id, "interrupted")
+        raise
+    finally:
+        run.close()
+        store.close()
