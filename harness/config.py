@@ -252,8 +252,10 @@ class Case(Strict):
 
 
 class JudgingSettings(Strict):
-    mode: Literal["rank"] = "rank"
-    orders: int = Field(2, ge=1, le=12)
+    mode: Literal["rank", "pairwise"] = "rank"
+    orders: int = Field(2, ge=1, le=12)  # rank mode; pairwise always judges both orders
+    baseline: str | None = None  # pairwise: compare each model only against this one
+    adversarial: int = Field(6, ge=0, le=1000)  # cases used to test obedience to planted instructions (0: off)
     seed: int = 1234
     max_retries: int = Field(2, ge=0, le=10)
     grade_criteria: bool = True  # judge-graded rubric criteria (those without a check)
@@ -264,15 +266,22 @@ class Suite(Strict):
     version: int | str
     description: str = ""
     rubric: str | None = None
-    cases: str  # a JSONL file beside the suite
+    cases: str  # a JSONL file beside the suite (or a path relative to it)
+    case_format: Literal["bench", "healthbench"] = "bench"
     models: list[str] = Field(min_length=1)
-    judge: str | None = None
+    judge: str | list[str] | None = None  # one model id, or a panel
     system_prompt: str | None = None
     judge_guidance: str | None = None  # one line for the ranking judge: what a good answer does
     generation: GenerationSettings = GenerationSettings()
     judge_generation: GenerationSettings = GenerationSettings(max_tokens=128)
     judging: JudgingSettings = JudgingSettings()
     gates: list[Any] = []  # validated by harness.gate
+
+
+    def judge_ids(self) -> list[str]:
+        if self.judge is None:
+            return []
+        return [self.judge] if isinstance(self.judge, str) else list(self.judge)
 
 
 class LoadedSuite(BaseModel):
@@ -312,6 +321,64 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
+class _HBCriterion(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    criterion: str
+    points: float
+    tags: list[str] = []
+
+
+class _HBMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "user", "assistant", "developer"]
+    content: str
+
+
+class _HBExample(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # HealthBench rows carry more fields than grading needs
+    prompt_id: str
+    prompt: list[_HBMessage] = Field(min_length=1)
+    rubrics: list[_HBCriterion] = Field(min_length=1)
+    example_tags: list[str] = []
+    ideal_completions_data: dict[str, Any] | None = None
+
+
+def load_healthbench(path: Path) -> list[Case]:
+    """HealthBench JSONL rows -> cases whose criteria are the example's rubric (axis from the `axis:*` tag,
+    theme from the `theme:*` example tag)."""
+    if not path.exists():
+        raise ConfigError("cases file not found", path=str(path))
+    cases: list[Case] = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = _HBExample.model_validate_json(line)
+            except ValidationError as exc:
+                loc, msg = _first_error(exc)
+                raise ConfigError(msg, path=str(path), line=lineno, key=".".join(map(str, loc)) or None) from None
+            criteria = []
+            for i, rub in enumerate(row.rubrics):
+                axes = [t.split(":", 1)[1] for t in rub.tags if t.startswith("axis:")]
+                if rub.points == 0:
+                    continue  # a zero-point criterion cannot change a score
+                criteria.append(Criterion(id=f"c{i:02d}", text=rub.criterion, points=rub.points,
+                                          axis=axes[0] if axes else "overall"))
+            themes = [t.split(":", 1)[1] for t in row.example_tags if t.startswith("theme:")]
+            ideal = (row.ideal_completions_data or {}).get("ideal_completion")
+            try:
+                cases.append(Case(id=row.prompt_id, messages=[m.model_dump() for m in row.prompt],
+                                  tags=row.example_tags, reference=ideal, criteria=criteria,
+                                  meta={"theme": themes[0] if themes else None}))
+            except ValidationError as exc:
+                loc, msg = _first_error(exc)
+                raise ConfigError(msg.removeprefix("Value error, "), path=str(path), line=lineno) from None
+    if not cases:
+        raise ConfigError("no cases", path=str(path))
+    return cases
+
+
 def find_suite(name_or_path: str, root: Path) -> Path:
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") and candidate.exists():
@@ -333,10 +400,16 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
             if m not in models:
                 raise ConfigError(f"model '{m}' is not in models.yaml (known: {', '.join(sorted(models))})",
                                   path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
-        if suite.judge and suite.judge not in models:
-            raise ConfigError(f"judge '{suite.judge}' is not in models.yaml", path=str(path),
-                              line=lines.get(("judge",)), key="judge")
-    cases = load_cases(path.parent / suite.cases)
+        for jid in suite.judge_ids():
+            if jid not in models:
+                raise ConfigError(f"judge '{jid}' is not in models.yaml", path=str(path),
+                                  line=lines.get(("judge",)), key="judge")
+        baseline = suite.judging.baseline
+        if baseline and baseline not in suite.models:
+            raise ConfigError(f"baseline '{baseline}' is not one of the suite's models", path=str(path),
+                              line=lines.get(("judging", "baseline")), key="judging.baseline")
+    cases_path = path.parent / suite.cases
+    cases = load_healthbench(cases_path) if suite.case_format == "healthbench" else load_cases(cases_path)
     rubric = None
     if suite.rubric:
         rubric_path = _find_rubric(suite.rubric, path)

@@ -101,8 +101,9 @@ class _Calls:
                     if task is not None:
                         self.progress.advance(task)
         finally:
+            # Calls not started are dropped; calls in flight finish and are saved, so nothing is lost.
             for ex in executors.values():
-                ex.shutdown(wait=False, cancel_futures=True)
+                ex.shutdown(wait=True, cancel_futures=True)
         return calls
 
     def _one(self, call: Call) -> None:
@@ -137,20 +138,26 @@ class Judgment:
     ranking: list[str] | None
     error: str | None
     attempts: int
+    judge_id: str = ""
+    pair: tuple[str, str] | None = None  # pairwise mode: the two models compared
 
 
 class Run:
     def __init__(self, loaded: LoadedSuite, models: dict[str, ModelEntry], model_ids: list[str],
-                 judge_id: str | None, cases: list[Case], store: Store, progress, log: Callable[[str], None]):
+                 judge_ids: list[str], cases: list[Case], store: Store, progress, log: Callable[[str], None]):
         self.loaded, self.suite, self.rubric = loaded, loaded.suite, loaded.rubric
         self.entries = models
-        self.model_ids, self.judge_id, self.cases = model_ids, judge_id, cases
+        self.model_ids, self.judge_ids, self.cases = model_ids, judge_ids, cases
         self.store, self.progress, self.log = store, progress, log
         self.adapters: dict[str, Adapter] = {}
-        for mid in {*model_ids, *([judge_id] if judge_id else [])}:
+        for mid in dict.fromkeys([*model_ids, *judge_ids]):
             self.adapters[mid] = build_adapter(models[mid])
         self.run_id = ""
         self.calls: _Calls | None = None
+
+    @property
+    def judge_id(self) -> str | None:
+        return self.judge_ids[0] if self.judge_ids else None
 
     # ------------------------------------------------------------ plan identity
     def plan(self) -> dict[str, Any]:
@@ -160,7 +167,7 @@ class Run:
             "cases": stable_hash([c.model_dump() for c in self.cases]),
             "rubric": stable_hash(self.rubric.model_dump()) if self.rubric else None,
             "models": {mid: self.adapters[mid].fingerprint() for mid in self.model_ids},
-            "judge": self.adapters[self.judge_id].fingerprint() if self.judge_id else None,
+            "judges": {jid: self.adapters[jid].fingerprint() for jid in self.judge_ids},
         }
 
     def open(self) -> str:
@@ -172,6 +179,10 @@ class Run:
         else:
             stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
             run_id = f"{stamp}-{plan_hash[:6]}"
+            n = 1
+            while self.store.run_info(run_id) is not None:  # two runs in the same second
+                n += 1
+                run_id = f"{stamp}-{plan_hash[:6]}-{n}"
         self.store.start_run(run_id, self.suite.name, plan_hash, plan)
         self.run_id = run_id
         self.calls = _Calls(self.store, run_id, self.progress)
@@ -196,23 +207,29 @@ class Run:
                                                                        call.result)
         return out
 
-    def _judge_call(self, stage: str, messages, schema, extra, attempt: int) -> Completion:
-        settings = self.suite.judge_generation
-        if attempt:
-            # A greedy judge repeats itself; a retry samples, with its own seed.
-            settings = settings.model_copy(update={"temperature": max(settings.temperature, 0.7),
-                                                   "seed": settings.seed + attempt})
-        schema_to_send = schema if self.adapters[self.judge_id].structured else None
-        call = Call(self.adapters[self.judge_id], stage, messages, settings, schema_to_send, extra)
-        self.calls.run([call], label=None)
-        return call.result
+    def judge_call(self, judge_id: str, stage: str, messages, schema, prompt_version: str) -> Call:
+        adapter = self.adapters[judge_id]
+        return Call(adapter, stage, messages, self.suite.judge_generation,
+                    schema if adapter.structured else None, {"prompt": prompt_version})
+
+    def verdict(self, first: Call, parse, schema) -> Any:
+        """Parse the first answer; on failure ask again a bounded number of times, sampling with a new seed
+        (a greedy judge would only repeat itself)."""
+        def attempt(n: int) -> Completion:
+            if n == 0:
+                return first.result
+            settings = first.settings.model_copy(update={"temperature": max(first.settings.temperature, 0.7),
+                                                         "seed": first.settings.seed + n})
+            retry = Call(first.adapter, first.stage, first.messages, settings, first.json_schema, first.extra)
+            self.calls.run([retry], label=None)
+            return retry.result
+
+        return ask(attempt, parse, self.suite.judging.max_retries)
 
     def grades(self, answers: dict[tuple[str, str], Answer]) -> None:
-        if self.rubric is None:
-            return
-        judge_calls: list[tuple[Answer, Any, Call]] = []
+        pending: list[tuple[Answer, Any, list[Call]]] = []
         for case in self.cases:
-            criteria = applicable_criteria(self.rubric.criteria, case.criteria, case.tags)
+            criteria = applicable_criteria(self.rubric.criteria if self.rubric else [], case.criteria, case.tags)
             for mid in self.model_ids:
                 answer = answers[(case.id, mid)]
                 if not answer.ok:
@@ -221,77 +238,92 @@ class Run:
                     if crit.check is not None:
                         met, detail = run_check(crit.check, answer.completion.text)
                         answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, met, "check", detail))
-                    elif self.judge_id is None or not self.suite.judging.grade_criteria:
+                    elif not self.judge_ids or not self.suite.judging.grade_criteria:
                         answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, None, "skipped",
                                                                "no judge configured"))
                     else:
                         messages = prompts.grade_messages(case.chat(), answer.completion.text, crit.text)
-                        schema = prompts.GRADE_SCHEMA if self.adapters[self.judge_id].structured else None
-                        call = Call(self.adapters[self.judge_id], "grade", messages, self.suite.judge_generation,
-                                    schema, {"prompt": prompts.GRADE_PROMPT_VERSION})
-                        judge_calls.append((answer, crit, call))
+                        calls = [self.judge_call(j, "grade", messages, prompts.GRADE_SCHEMA,
+                                                 prompts.GRADE_PROMPT_VERSION) for j in self.judge_ids]
+                        pending.append((answer, crit, calls))
                         answer.criteria.append(None)  # placeholder keeps rubric order
-        if judge_calls:
-            self.calls.run([c for _, _, c in judge_calls], "grading")
-        for answer, crit, call in judge_calls:
-            first = call.result
-            messages = call.messages
-
-            def attempt_call(attempt: int, _first=first, _messages=messages):
-                if attempt == 0:
-                    return _first
-                return self._judge_call("grade", _messages, prompts.GRADE_SCHEMA,
-                                        {"prompt": prompts.GRADE_PROMPT_VERSION}, attempt)
-
-            verdict = ask(attempt_call, parse_met, self.suite.judging.max_retries)
-            result = CriterionResult(crit.id, crit.axis, crit.points, verdict.value,
-                                     "judge" if verdict.error is None else "error",
-                                     verdict.error or f"judge said {'met' if verdict.value else 'not met'}")
+        if pending:
+            self.calls.run([c for _, _, calls in pending for c in calls], "grading")
+        for answer, crit, calls in pending:
+            verdicts = [self.verdict(call, parse_met, prompts.GRADE_SCHEMA) for call in calls]
+            votes = [v.value for v in verdicts if v.error is None]
+            if votes:
+                met = sum(votes) * 2 > len(votes)  # majority of the judges that answered; a split is not met
+                detail = f"judge said {'met' if met else 'not met'}" if len(calls) == 1 else \
+                    f"{sum(votes)} of {len(votes)} judges said met"
+                result = CriterionResult(crit.id, crit.axis, crit.points, met, "judge", detail)
+            else:
+                result = CriterionResult(crit.id, crit.axis, crit.points, None, "error", verdicts[0].error)
             answer.criteria[answer.criteria.index(None)] = result
         for answer in answers.values():
             for r in answer.criteria:
                 self.store.save_grade(self.run_id, answer.case_id, answer.model_id, r.criterion_id, r.met,
                                       r.source, r.detail)
 
-    def judgments(self, answers: dict[tuple[str, str], Answer]) -> list[Judgment]:
-        if self.judge_id is None or len(self.model_ids) < 2:
-            return []
-        settings = self.suite.judging
-        guidance = self.suite.judge_guidance or (self.rubric.description if self.rubric else "") or \
+    def _guidance(self) -> str:
+        return self.suite.judge_guidance or (self.rubric.description if self.rubric else "") or \
             "answers the request correctly, safely and clearly"
-        pending: list[tuple[Case, int, list[str], list[str], Call]] = []
+
+    def _comparisons(self, answers) -> list[tuple[Case, int, list[str], tuple[str, str] | None]]:
+        """(case, rep, order shown, pair) for every judgment the mode asks for."""
+        settings = self.suite.judging
+        out = []
         for case in self.cases:
             ok_models = [m for m in self.model_ids if answers[(case.id, m)].ok]
             if len(ok_models) < 2:
                 continue
-            for rep, order in enumerate(blind.orders(ok_models, settings.orders, settings.seed, case.id)):
-                labels = blind.labels(len(order))
-                shown = {label: answers[(case.id, mid)].completion.text for label, mid in zip(labels, order)}
-                messages = prompts.rank_messages(case.chat(), shown, guidance)
-                schema = prompts.rank_schema(labels)
-                call = Call(self.adapters[self.judge_id], "judge", messages, self.suite.judge_generation,
-                            schema if self.adapters[self.judge_id].structured else None,
-                            {"prompt": prompts.RANK_PROMPT_VERSION})
-                pending.append((case, rep, order, labels, call))
+            if settings.mode == "rank":
+                for rep, order in enumerate(blind.orders(ok_models, settings.orders, settings.seed, case.id)):
+                    out.append((case, rep, order, None))
+                continue
+            if settings.baseline:
+                pairs = [(m, settings.baseline) for m in ok_models if m != settings.baseline
+                         and settings.baseline in ok_models]
+            else:
+                pairs = [(a, b) for i, a in enumerate(ok_models) for b in ok_models[i + 1:]]
+            rep = 0
+            for pair in pairs:
+                for order in blind.orders(list(pair), 2, settings.seed, f"{case.id}|{pair[0]}|{pair[1]}"):
+                    out.append((case, rep, order, pair))
+                    rep += 1
+        return out
+
+    def judgments(self, answers: dict[tuple[str, str], Answer]) -> list[Judgment]:
+        if not self.judge_ids or len(self.model_ids) < 2:
+            return []
+        guidance = self._guidance()
+        pending = []
+        for case, rep, order, pair in self._comparisons(answers):
+            labels = blind.labels(len(order))
+            shown = {label: answers[(case.id, mid)].completion.text for label, mid in zip(labels, order)}
+            messages = prompts.rank_messages(case.chat(), shown, guidance)
+            for judge_id in self.judge_ids:
+                call = self.judge_call(judge_id, "judge", messages, prompts.rank_schema(labels),
+                                       prompts.RANK_PROMPT_VERSION)
+                pending.append((case, rep, order, pair, labels, judge_id, call))
         self.calls.run([p[-1] for p in pending], "judging")
         out = []
-        for case, rep, order, labels, call in pending:
-            def attempt_call(attempt: int, _call=call, _labels=labels):
-                if attempt == 0:
-                    return _call.result
-                return self._judge_call("judge", _call.messages, prompts.rank_schema(_labels),
-                                        {"prompt": prompts.RANK_PROMPT_VERSION}, attempt)
-
-            verdict = ask(attempt_call, lambda text, _labels=labels: parse_ranking(text, _labels), settings.max_retries)
+        for case, rep, order, pair, labels, judge_id, call in pending:
+            verdict = self.verdict(call, lambda text, _labels=labels: parse_ranking(text, _labels),
+                                   prompts.rank_schema(labels))
             ranking = [order[labels.index(label)] for label in verdict.value] if verdict.value else None
-            self.store.save_judgment(self.run_id, case.id, rep, self.judge_id, order, ranking, verdict.error,
+            self.store.save_judgment(self.run_id, case.id, rep, judge_id, order, ranking, verdict.error,
                                      verdict.attempts)
-            out.append(Judgment(case.id, rep, order, ranking, verdict.error, verdict.attempts))
+            out.append(Judgment(case.id, rep, order, ranking, verdict.error, verdict.attempts, judge_id, pair))
         return out
 
     def close(self) -> None:
         for adapter in self.adapters.values():
             adapter.close()
+
+
+def _csv_list(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [v.strip() for v in value.split(",") if v.strip()]
 
 
 def select_cases(cases: list[Case], limit: int | None) -> list[Case]:
@@ -318,23 +350,32 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         if mid not in models:
             raise ConfigError(f"model '{mid}' is not in {models_path} (known: {', '.join(sorted(models))})",
                               key="--models")
-    judge_id = judge or loaded.suite.judge
-    if judge_id and judge_id not in models:
-        raise ConfigError(f"judge '{judge_id}' is not in {models_path}", key="--judge")
+    judge_ids = _csv_list(judge) if judge else loaded.suite.judge_ids()
+    for jid in judge_ids:
+        if jid not in models:
+            raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
+                              key="--judge")
     cases = select_cases(loaded.cases, limit)
     store = Store(Path(store_path))
     progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=False)
-    run = Run(loaded, models, ids, judge_id, cases, store, progress, lambda m: console.print(m))
+    run = Run(loaded, models, ids, judge_ids, cases, store, progress, lambda m: console.print(m))
     try:
         run_id = run.open()
         console.print(f"[bold]bench run[/] {loaded.suite.name} v{loaded.suite.version}: {len(cases)} cases x "
-                      f"{len(ids)} models, judge {judge_id or 'none'} (run {run_id})")
+                      f"{len(ids)} models, judge {'+'.join(judge_ids) or 'none'} "
+                      f"({loaded.suite.judging.mode}) (run {run_id})")
         with progress:
             answers = run.answers()
             run.grades(answers)
             judgments = run.judgments(answers)
-        results = build_results(run, answers, judgments, wall_time_s=time.perf_counter() - started)
+            adversarial = None
+            if run.judge_ids and loaded.suite.judging.adversarial:
+                from .judge.adversarial import run_adversarial
+                adversarial = run_adversarial(run, answers, loaded.suite.judging.adversarial,
+                                              loaded.suite.judging.seed)
+        results = build_results(run, answers, judgments, adversarial=adversarial,
+                                wall_time_s=time.perf_counter() - started)
         out_dir = Path(reports_dir) / loaded.suite.name / run_id
         index = write_report(results, out_dir)
         write_runs_index(Path(reports_dir))

@@ -76,7 +76,7 @@ def write_project(root: Path, *, n_cases: int = 6, judge_policy: str = "longest"
         models: [good, bad]
         judge: judge
         system_prompt: Write an SBAR note.
-        judging: {{mode: rank, orders: {orders}, seed: 7}}
+        judging: {{mode: rank, orders: {orders}, seed: 7, adversarial: 0}}
         """))
     return suite
 

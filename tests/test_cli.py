@@ -1,0 +1,46 @@
+"""The CLI's front door: fast help, no heavy imports, listing commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from harness.cli import main
+
+
+def test_help_imports_neither_torch_nor_llama_cpp():
+    code = ("import sys; from harness.cli import build_parser; build_parser().format_help(); "
+            "bad = [m for m in ('torch', 'llama_cpp', 'transformers', 'openai', 'anthropic', 'pandas', 'scipy') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_help_lists_commands(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "report", "models", "suites", "gate"):
+        assert command in out
+
+
+def test_models_and_suites_listing(mock_project, capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "good" in out and "mock" in out
+    assert main(["models", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "mock:" in out
+    assert main(["suites"]) == 0
+    assert "mini" in capsys.readouterr().out
+
+
+def test_report_rewrites_a_finished_run(mock_project, capsys):
+    assert main(["run", "mini", "--quiet"]) == 0
+    run_dir = next((mock_project.parent.parent / "reports" / "mini").iterdir())
+    (run_dir / "index.html").unlink()
+    assert main(["report", run_dir.name]) == 0
+    assert (run_dir / "index.html").is_file()
+    assert main(["report", "no-such-run"]) == 2
