@@ -335,7 +335,8 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
               store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False) -> tuple[dict, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .progress import make_progress
 
     from .report import write_report, write_runs_index
     from .results import build_results
@@ -357,8 +358,7 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
                               key="--judge")
     cases = select_cases(loaded.cases, limit)
     store = Store(Path(store_path))
-    progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=False)
+    progress = make_progress(console)
     run = Run(loaded, models, ids, judge_ids, cases, store, progress, lambda m: console.print(m))
     try:
         run_id = run.open()
