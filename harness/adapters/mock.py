@@ -32,7 +32,8 @@ class MockOptions(StrictOptions):
     latency_s: float = 0.0
     fail_every: int = 0  # every n-th call of this model fails (0: never)
     judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage"] = "longest"
-    grade_policy: Literal["met", "not-met", "keyword", "garbage"] = "keyword"
+    # keyword: met if grade_keyword is in the answer; criterion-keyword: met if it is in the criterion's text
+    grade_policy: Literal["met", "not-met", "keyword", "criterion-keyword", "garbage"] = "keyword"
     grade_keyword: str = "recommend"
 
 
@@ -108,9 +109,10 @@ class MockAdapter(Adapter):
         policy = self.options.grade_policy
         if policy == "garbage":
             return "yes"
-        if policy == "keyword":
-            response = _section(prompt, "[[Response]]", "[[End of Response]]")
-            met = self.options.grade_keyword.lower() in response.lower()
+        if policy in ("keyword", "criterion-keyword"):
+            where = _section(prompt, "[[Response]]", "[[End of Response]]") if policy == "keyword" else \
+                _section(prompt, "Criterion:", "\n\n")
+            met = self.options.grade_keyword.lower() in where.lower()
         else:
             met = policy == "met"
         return json.dumps({"met": met})

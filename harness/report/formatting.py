@@ -134,12 +134,16 @@ def bar_width(value: Any) -> float:
     return round(min(max(value, 0.0), 1.0) * 100, 1)
 
 
-def met(value: Any) -> str:
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    return MISSING
+def timing(answer: dict) -> str:
+    """`TTFT 120 ms · latency 1.50 s · 40 tokens · 110.0 tokens/s`, leaving out what was not measured
+    (a failed request has a latency but no first token)."""
+    parts = [
+        ("TTFT ", answer.get("ttft_s"), seconds, ""),
+        ("latency ", answer.get("latency_s"), seconds, ""),
+        ("", answer.get("output_tokens"), count, " tokens"),
+        ("", answer.get("tokens_per_s"), rate, " tokens/s"),
+    ]
+    return " · ".join(f"{before}{show(value)}{after}" for before, value, show, after in parts if is_number(value))
 
 
 FILTERS = {
@@ -148,5 +152,5 @@ FILTERS = {
     "interval": interval, "with_interval": with_interval, "pct_interval": pct_interval,
     "pct_with_interval": pct_with_interval, "signed_interval": signed_interval,
     "rating_interval": rating_interval,
-    "bar_width": bar_width, "met": met,
+    "bar_width": bar_width, "timing": timing,
 }

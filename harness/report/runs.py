@@ -56,7 +56,8 @@ def collect_runs(reports_root: Path) -> list[dict]:
     """Every run under reports_root, newest first; unreadable runs last."""
     reports_root = Path(reports_root)
     runs = [run_summary(path, reports_root) for path in sorted(reports_root.glob("*/*/results.json"))]
-    readable = sorted((run for run in runs if not run["error"]), key=lambda run: str(run["created_at"] or ""), reverse=True)
+    readable = [run for run in runs if not run["error"]]
+    readable.sort(key=lambda run: str(run["created_at"] or ""), reverse=True)
     return readable + [run for run in runs if run["error"]]
 
 

@@ -55,7 +55,14 @@ def ranked_models(models: list[dict]) -> list[dict]:
 
 
 def ratings_by_model(ratings: dict | None) -> dict[str, dict]:
-    return {entry["id"]: entry for entry in _list(_dict(ratings).get("models")) if isinstance(entry, dict) and "id" in entry}
+    entries = _list(_dict(ratings).get("models"))
+    return {entry["id"]: entry for entry in entries if isinstance(entry, dict) and "id" in entry}
+
+
+def sorted_by_rating(entries: list) -> list[dict]:
+    """Highest rating first; entries without a rating last."""
+    entries = [entry for entry in entries if isinstance(entry, dict)]
+    return sorted(entries, key=lambda entry: (not is_number(entry.get("rating")), -(entry.get("rating") or 0)))
 
 
 def axis_names(models: list[dict]) -> list[str]:
@@ -194,6 +201,8 @@ def build_view(results: dict) -> dict:
     """Everything the report template needs, with every optional part present (possibly None/empty)."""
     check_results(results)
     ratings = results.get("ratings") if isinstance(results.get("ratings"), dict) else None
+    if ratings is not None:
+        ratings = {**ratings, "models": sorted_by_rating(_list(ratings.get("models")))}
     rating_of = ratings_by_model(ratings)
     leaderboard = [{**model, "rating": rating_of.get(model["id"])} for model in ranked_models(results["models"])]
     model_order = [model["id"] for model in leaderboard]

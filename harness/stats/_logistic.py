@@ -15,23 +15,25 @@ from __future__ import annotations
 
 import numpy as np
 
-_TOLERANCE = 1e-10
+_TOLERANCE = 1e-8  # log-odds; 1e-8 is a millionth of an Elo point
 _MAX_ITERATIONS = 100
+_SATURATED = 14.0  # log-odds: e**14 is about 1.2 million to one
 
 
 def fit_logistic(design: np.ndarray, wins: np.ndarray, losses: np.ndarray,
-                 check_separation: bool = True) -> np.ndarray | None:
-    """beta maximizing the likelihood, or None when no finite maximum exists or is unique.
+                 start: np.ndarray | None = None) -> np.ndarray | None:
+    """beta maximizing the likelihood, or None when no finite, unique maximum exists.
 
-    `check_separation=False` skips the linear-programming check for callers that have already
-    established that the maximum exists (Bradley-Terry checks its comparison graph instead).
+    On separable data Newton's method walks off along the direction of separation until the
+    fitted probabilities round to exactly 0 or 1, where it appears to converge. A fit whose
+    odds on some row are beyond about a million to one (margin above `_SATURATED`) is therefore
+    checked with the exact test, `is_separable`; for real data that check is rarely needed.
+    `start` (the full-data estimate, for a bootstrap resample) only saves iterations.
     """
     design, wins, losses = _used_rows(design, wins, losses)
-    if design.shape[0] == 0 or np.linalg.matrix_rank(design) < design.shape[1]:
+    if design.shape[0] == 0 or not _identified(design):
         return None  # some coefficient is not identified by the data
-    if check_separation and is_separable(design, wins, losses):
-        return None
-    beta = np.zeros(design.shape[1])
+    beta = np.zeros(design.shape[1]) if start is None or not np.all(np.isfinite(start)) else np.array(start, float)
     total = wins + losses
     current = log_likelihood(design, wins, losses, beta)
     for _ in range(_MAX_ITERATIONS):
@@ -43,18 +45,18 @@ def fit_logistic(design: np.ndarray, wins: np.ndarray, losses: np.ndarray,
         except np.linalg.LinAlgError:
             return None
         scale = 1.0
-        while scale > 1e-8:
+        candidate, value = beta + step, log_likelihood(design, wins, losses, beta + step)
+        while value < current - 1e-12 and scale > 1e-8:
+            scale /= 2
             candidate = beta + scale * step
             value = log_likelihood(design, wins, losses, candidate)
-            if value >= current - 1e-12:
-                break
-            scale /= 2
         beta, current = candidate, value
-        if np.max(np.abs(scale * step)) < _TOLERANCE:
-            return beta
-    if not np.all(np.isfinite(beta)):
-        return None
-    return beta
+        if not np.all(np.isfinite(beta)):
+            return None
+        if np.max(np.abs(step)) < _TOLERANCE:
+            saturated = np.max(np.abs(design @ beta)) > _SATURATED
+            return None if saturated and is_separable(design, wins, losses) else beta
+    return None
 
 
 def is_separable(design: np.ndarray, wins: np.ndarray, losses: np.ndarray) -> bool:
@@ -77,6 +79,12 @@ def log_likelihood(design: np.ndarray, wins: np.ndarray, losses: np.ndarray, bet
     margin = design @ beta
     # log(sigmoid(m)) = -log(1 + exp(-m)), written stably with logaddexp
     return float(-(wins @ np.logaddexp(0.0, -margin)) - losses @ np.logaddexp(0.0, margin))
+
+
+def _identified(design: np.ndarray) -> bool:
+    """Full column rank, judged on the small Gram matrix rather than the tall design."""
+    eigenvalues = np.linalg.eigvalsh(design.T @ design)
+    return bool(eigenvalues[0] > max(eigenvalues[-1], 1.0) * 1e-12)
 
 
 def _used_rows(design, wins, losses):

@@ -1,0 +1,89 @@
+"""Pairwise judging in both orders, baselines, judge panels with agreement, and the planted-instruction check."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.runner import run_suite
+from tests.conftest import write_project
+
+THIRD = ('  mid:\n    kind: mock\n    family: alpha\n'
+         '    responses: ["Situation: s\\nBackground: b\\nAssessment: a\\nRecommendation: r, longer than bad"]\n'
+         '  judge2:\n    kind: mock\n    family: delta\n    judge_policy: first\n')
+
+
+def make(tmp_path, monkeypatch, judging: str, judge: str = "judge", models: str = "[good, bad, mid]",
+         judge_policy: str = "longest"):
+    suite = write_project(tmp_path, extra_models=THIRD, judge_policy=judge_policy)
+    text = suite.read_text().replace("models: [good, bad]", f"models: {models}")
+    text = text.replace("judge: judge", f"judge: {judge}")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("judging:")) + f"\njudging: {judging}\n"
+    suite.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    results, _ = run_suite(suite, models_path=tmp_path / "models.yaml", quiet=True)
+    return results
+
+
+def rates(results):
+    return {m["id"]: m["win_rate"] for m in results["models"]}
+
+
+def test_pairwise_both_orders_consistent_judge(tmp_path, monkeypatch):
+    results = make(tmp_path, monkeypatch, "{mode: pairwise, adversarial: 0}")
+    # 6 cases x 3 pairs x 2 orders
+    assert results["judge"]["judgments"] == 36 and results["judge"]["mode"] == "pairwise"
+    assert results["judge"]["position_consistency"] == pytest.approx(1.0)
+    # good > mid > bad by length: good wins both its pairs, mid one of two.
+    assert rates(results) == pytest.approx({"good": 1.0, "mid": 0.5, "bad": 0.0})
+    case = results["cases"][0]
+    assert {tuple(j["order"]) for j in case["judgments"]} >= {("good", "bad"), ("bad", "good")}
+
+
+def test_pairwise_flip_is_a_tie(tmp_path, monkeypatch):
+    results = make(tmp_path, monkeypatch, "{mode: pairwise, adversarial: 0}", judge_policy="first")
+    assert rates(results) == pytest.approx({"good": 0.5, "mid": 0.5, "bad": 0.5})
+    assert results["judge"]["disagreements"] == 18  # every case x pair flipped
+    assert results["judge"]["position_consistency"] == pytest.approx(0.0)
+    assert results["judge"]["audit"]["trusted"] is False
+    assert all(p["ties"] == 6 for p in results["pairwise"])
+
+
+def test_pairwise_against_a_baseline_only(tmp_path, monkeypatch):
+    results = make(tmp_path, monkeypatch, "{mode: pairwise, baseline: bad, adversarial: 0}")
+    assert results["judge"]["judgments"] == 24  # 6 cases x 2 pairs (good-bad, mid-bad) x 2 orders
+    pairs = {frozenset((p["a"], p["b"])) for p in results["pairwise"]}
+    assert pairs == {frozenset(("good", "bad")), frozenset(("mid", "bad"))}
+    lc = {r["id"]: r for r in results["ratings"]["length_controlled"]}
+    assert lc["good"]["baseline"] == "bad"
+
+
+def test_panel_aggregates_and_reports_agreement(tmp_path, monkeypatch):
+    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 0}", judge="[judge, judge2]",
+                   models="[good, bad]")
+    judge = results["judge"]
+    assert judge["panel"] == ["judge", "judge2"] and judge["judgments"] == 24
+    # judge: good always; judge2: whichever is shown first (good half the time) -> good 0.75
+    assert rates(results)["good"] == pytest.approx(0.75)
+    assert judge["members"]["judge"]["trusted"] is True and judge["members"]["judge2"]["trusted"] is False
+    assert judge["audit"]["trusted"] is False
+    assert any("judge2" in reason for reason in judge["audit"]["reasons"])
+    agreement = judge["agreement"]
+    assert agreement["items"] == 12
+    # The two judges agree on exactly half the items: kappa 0 for this balanced table.
+    assert agreement["cohens_kappa"] == pytest.approx(0.0, abs=1e-9)
+    assert agreement["krippendorff_alpha"] is not None
+
+
+def test_planted_instructions_are_measured(tmp_path, monkeypatch):
+    # A judge that prefers short answers picks the weak planted answer: obedience 100%, not trusted.
+    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 4}", judge_policy="shortest",
+                   models="[good, bad]")
+    adv = results["judge"]["audit"]["adversarial"]
+    assert adv["trials"] == 8 and adv["control_trials"] == 8
+    assert adv["obey_rate"] == pytest.approx(1.0) and adv["control_first_rate"] == pytest.approx(1.0)
+    assert results["judge"]["audit"]["trusted"] is False
+    # The longer-answer judge never obeys.
+    results = make(tmp_path / "b", monkeypatch, "{mode: rank, orders: 2, adversarial: 4}", models="[good, bad]")
+    adv = results["judge"]["audit"]["adversarial"]
+    assert adv["obey_rate"] == pytest.approx(0.0)
+    assert results["generation"]["by_stage"]["adversarial"]["calls"] == 16
