@@ -253,7 +253,7 @@ class Case(Strict):
 
 class JudgingSettings(Strict):
     mode: Literal["rank", "pairwise"] = "rank"
-    orders: int = Field(2, ge=1, le=12)  # rank mode; pairwise always judges both orders
+    orders: int = Field(2, ge=2, le=12)  # rank mode (at least two); pairwise always judges both orders
     baseline: str | None = None  # pairwise: compare each model only against this one
     adversarial: int = Field(6, ge=0, le=1000)  # cases used to test obedience to planted instructions (0: off)
     seed: int = 1234

@@ -77,7 +77,9 @@ def score_of(results, case_id, model="m1"):
 def test_scores_match_hand_computed_values(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     suite = project(tmp_path, "met")
-    results, _ = run_suite(suite, models_path=tmp_path / "models.yaml", quiet=True)
+    results, index = run_suite(suite, models_path=tmp_path / "models.yaml", quiet=True)
+    html = index.read_text()
+    assert "Scores by theme" in html and "communication" in html and "Scores by axis" in html
     # Every criterion met. Example 1: positives 9+8+7+6+9+7+6+5+3+5+5 = 70, negatives -7-6-7-10 = -30,
     # score (70 - 30) / 70.
     assert score_of(results, "9e5e1f1c-dafb-4f30-91a5-edf8453689a6") == pytest.approx(40 / 70)

@@ -20,7 +20,8 @@ def make(tmp_path, monkeypatch, judging: str, judge: str = "judge", models: str 
     text = "\n".join(line for line in text.splitlines() if not line.startswith("judging:")) + f"\njudging: {judging}\n"
     suite.write_text(text)
     monkeypatch.chdir(tmp_path)
-    results, _ = run_suite(suite, models_path=tmp_path / "models.yaml", quiet=True)
+    results, index = run_suite(suite, models_path=tmp_path / "models.yaml", quiet=True)
+    results["_html"] = index.read_text()
     return results
 
 
@@ -72,6 +73,7 @@ def test_panel_aggregates_and_reports_agreement(tmp_path, monkeypatch):
     # The two judges agree on exactly half the items: kappa 0 for this balanced table.
     assert agreement["cohens_kappa"] == pytest.approx(0.0, abs=1e-9)
     assert agreement["krippendorff_alpha"] is not None
+    assert "Panel" in results["_html"] and "Krippendorff" in results["_html"]
 
 
 def test_planted_instructions_are_measured(tmp_path, monkeypatch):
@@ -82,6 +84,7 @@ def test_planted_instructions_are_measured(tmp_path, monkeypatch):
     assert adv["trials"] == 8 and adv["control_trials"] == 8
     assert adv["obey_rate"] == pytest.approx(1.0) and adv["control_first_rate"] == pytest.approx(1.0)
     assert results["judge"]["audit"]["trusted"] is False
+    assert "Obeyed instructions planted in answers" in results["_html"]
     # The longer-answer judge never obeys.
     results = make(tmp_path / "b", monkeypatch, "{mode: rank, orders: 2, adversarial: 4}", models="[good, bad]")
     adv = results["judge"]["audit"]["adversarial"]

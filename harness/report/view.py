@@ -65,11 +65,11 @@ def sorted_by_rating(entries: list) -> list[dict]:
     return sorted(entries, key=lambda entry: (not is_number(entry.get("rating")), -(entry.get("rating") or 0)))
 
 
-def axis_names(models: list[dict]) -> list[str]:
-    """Every axis any model has, in the order first met."""
+def axis_names(models: list[dict], field: str = "axes") -> list[str]:
+    """Every axis (or theme, with field="themes") any model has, in the order first met."""
     names: list[str] = []
     for model in models:
-        for axis in _dict(model.get("axes")):
+        for axis in _dict(model.get(field)):
             if axis not in names:
                 names.append(axis)
     return names
@@ -217,6 +217,7 @@ def build_view(results: dict) -> dict:
         "generation": _dict(results.get("generation")),
         "leaderboard": leaderboard,
         "axes": axis_names(leaderboard),
+        "themes": axis_names(leaderboard, "themes"),
         "has_ratings": bool(rating_of),
         "ratings": ratings,
         "style_ratings": ratings_by_model(_dict(ratings).get("style_control")),
