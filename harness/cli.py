@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                      help="reports root; the report goes to DIR/<suite>/<run-id>/ (default: reports)")
     run.add_argument("--gate", action="append", nargs="?", const="", default=None, metavar="EXPR",
-                     help="after the run, evaluate the suite's gates (and EXPR if given); exit 1 if one fails")
+                     help="after the run, evaluate the suite's gates, or EXPR instead (repeatable); exit 1 if one fails")
+    run.add_argument("--junit", type=Path, metavar="FILE", help="with --gate: write the verdicts as JUnit XML")
+    run.add_argument("--summary", type=Path, metavar="FILE",
+                     help="with --gate: append the verdicts as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
     report = sub.add_parser("report", help="write the report of a finished run again (HTML, results.json, summary)")
@@ -79,25 +82,14 @@ def cmd_run(args) -> int:
     _print_summary(results)
     print(f"report: {index}")
     if args.gate is not None:
-        return _gate_after_run(results, [g for g in args.gate if g], index.parent)
+        from .gate import apply_gates
+        from .report import write_report
+
+        code = apply_gates(results, results_path=index.parent / "results.json",
+                           cli_specs=[g for g in args.gate if g], junit=args.junit, summary=args.summary)
+        write_report(results, index.parent)  # the report shows the verdicts too
+        return code
     return 0
-
-
-def _gate_after_run(results: dict, expressions: list[str], run_dir: Path) -> int:
-    from .config import load_yaml
-    from .gate import evaluate_gates, exit_code, gates_markdown, parse_gates, write_junit
-
-    suite_path = Path(results["suite"]["path"])
-    declared = (load_yaml(suite_path)[0] or {}).get("gates") or []
-    gates = parse_gates(declared, str(suite_path)) + parse_gates(expressions, "--gate")
-    if not gates:
-        from .errors import ConfigError
-        raise ConfigError("no gates: the suite declares none and no --gate EXPR was given", path=str(suite_path))
-    verdicts = evaluate_gates(results, gates)
-    (run_dir / "gates.md").write_text(gates_markdown(verdicts), encoding="utf-8")
-    write_junit(verdicts, run_dir / "gates.xml")
-    print(gates_markdown(verdicts))
-    return exit_code(verdicts)
 
 
 def _print_summary(results: dict) -> None:

@@ -44,3 +44,17 @@ def test_report_rewrites_a_finished_run(mock_project, capsys):
     assert main(["report", run_dir.name]) == 0
     assert (run_dir / "index.html").is_file()
     assert main(["report", "no-such-run"]) == 2
+
+
+def test_run_with_gate_exit_codes(mock_project, capsys):
+    # good beats bad on every case with a consistent judge, but 6 cases cannot show it at 80% power.
+    code = main(["run", "mini", "--quiet", "--gate", "beats:good:bad", "--junit", "gates.xml"])
+    out = capsys.readouterr().out
+    assert code == 1 and "fail" in out
+    assert (mock_project.parent.parent / "gates.xml").is_file()
+    run_dir = next((mock_project.parent.parent / "reports" / "mini").iterdir())
+    assert "gates" in (run_dir / "results.json").read_text()
+    code = main(["run", "mini", "--quiet", "--gate", "budget:latency_p95_s:good:5.0"])
+    assert code == 0
+    code = main(["run", "mini", "--quiet", "--gate", "beats:good"])
+    assert code == 2
