@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -292,11 +292,10 @@ class LoadedSuite(BaseModel):
     rubric: Rubric | None
 
 
-def load_cases(path: Path) -> list[Case]:
-    if not path.exists():
-        raise ConfigError("cases file not found", path=str(path))
-    cases: list[Case] = []
-    seen: dict[str, int] = {}
+def read_jsonl(path: Path, what: str = "cases file") -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; bad JSON or a non-object names the file and line."""
+    if not path.is_file():
+        raise ConfigError(f"{what} not found", path=str(path))
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
             if not line.strip():
@@ -305,17 +304,30 @@ def load_cases(path: Path) -> list[Case]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=lineno) from None
-            try:
-                case = Case.model_validate(row)
-            except ValidationError as exc:
-                loc, msg = _first_error(exc)
-                msg = msg.removeprefix("Value error, ")
-                raise ConfigError(msg, path=str(path), line=lineno, key=".".join(map(str, loc)) or None) from None
-            if case.id in seen:
-                raise ConfigError(f"duplicate case id '{case.id}' (first on line {seen[case.id]})",
-                                  path=str(path), line=lineno, key="id")
-            seen[case.id] = lineno
-            cases.append(case)
+            if not isinstance(row, dict):
+                raise ConfigError("expected a JSON object", path=str(path), line=lineno)
+            yield lineno, row
+
+
+def _validate_row(model: type[BaseModel], row: dict, path: Path, lineno: int):
+    try:
+        return model.model_validate(row)
+    except ValidationError as exc:
+        loc, msg = _first_error(exc)
+        raise ConfigError(msg.removeprefix("Value error, "), path=str(path), line=lineno,
+                          key=".".join(map(str, loc)) or None) from None
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for lineno, row in read_jsonl(path):
+        case = _validate_row(Case, row, path, lineno)
+        if case.id in seen:
+            raise ConfigError(f"duplicate case id '{case.id}' (first on line {seen[case.id]})",
+                              path=str(path), line=lineno, key="id")
+        seen[case.id] = lineno
+        cases.append(case)
     if not cases:
         raise ConfigError("no cases", path=str(path))
     return cases
@@ -346,34 +358,22 @@ class _HBExample(BaseModel):
 def load_healthbench(path: Path) -> list[Case]:
     """HealthBench JSONL rows -> cases whose criteria are the example's rubric (axis from the `axis:*` tag,
     theme from the `theme:*` example tag)."""
-    if not path.exists():
-        raise ConfigError("cases file not found", path=str(path))
     cases: list[Case] = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = _HBExample.model_validate_json(line)
-            except ValidationError as exc:
-                loc, msg = _first_error(exc)
-                raise ConfigError(msg, path=str(path), line=lineno, key=".".join(map(str, loc)) or None) from None
-            criteria = []
-            for i, rub in enumerate(row.rubrics):
-                axes = [t.split(":", 1)[1] for t in rub.tags if t.startswith("axis:")]
-                if rub.points == 0:
-                    continue  # a zero-point criterion cannot change a score
-                criteria.append(Criterion(id=f"c{i:02d}", text=rub.criterion, points=rub.points,
-                                          axis=axes[0] if axes else "overall"))
-            themes = [t.split(":", 1)[1] for t in row.example_tags if t.startswith("theme:")]
-            ideal = (row.ideal_completions_data or {}).get("ideal_completion")
-            try:
-                cases.append(Case(id=row.prompt_id, messages=[m.model_dump() for m in row.prompt],
-                                  tags=row.example_tags, reference=ideal, criteria=criteria,
-                                  meta={"theme": themes[0] if themes else None}))
-            except ValidationError as exc:
-                loc, msg = _first_error(exc)
-                raise ConfigError(msg.removeprefix("Value error, "), path=str(path), line=lineno) from None
+    for lineno, raw in read_jsonl(path):
+        row = _validate_row(_HBExample, raw, path, lineno)
+        criteria = []
+        for i, rub in enumerate(row.rubrics):
+            axes = [t.split(":", 1)[1] for t in rub.tags if t.startswith("axis:")]
+            if rub.points == 0:
+                continue  # a zero-point criterion cannot change a score
+            criteria.append(Criterion(id=f"c{i:02d}", text=rub.criterion, points=rub.points,
+                                      axis=axes[0] if axes else "overall"))
+        themes = [t.split(":", 1)[1] for t in row.example_tags if t.startswith("theme:")]
+        ideal = (row.ideal_completions_data or {}).get("ideal_completion")
+        cases.append(_validate_row(Case, {
+            "id": row.prompt_id, "messages": [m.model_dump() for m in row.prompt], "tags": row.example_tags,
+            "reference": ideal, "criteria": [c.model_dump() for c in criteria],
+            "meta": {"theme": themes[0] if themes else None}}, path, lineno))
     if not cases:
         raise ConfigError("no cases", path=str(path))
     return cases
