@@ -24,10 +24,11 @@ class CriterionResult:
 
 
 def _heading_pattern(heading: str) -> re.Pattern[str]:
-    # A heading at the start of a line: "Situation:", "**Situation**", "## Situation", "S - Situation:".
+    # A heading at the start of a line: "Situation:", "**Situation**", "## Situation", "S - Situation:",
+    # "1. Situation" (small models like to number them).
     name = re.escape(heading)
-    return re.compile(rf"^[ \t>]*(?:#{{1,6}}[ \t]*)?(?:[*_]{{1,2}})?(?:[A-Z][ \t]*[-:.)][ \t]*)?{name}\b",
-                      re.IGNORECASE | re.MULTILINE)
+    return re.compile(rf"^[ \t>]*(?:#{{1,6}}[ \t]*)?(?:\d{{1,2}}[.)][ \t]*)?(?:[*_]{{1,2}})?"
+                      rf"(?:[A-Z][ \t]*[-:.)][ \t]*)?{name}\b", re.IGNORECASE | re.MULTILINE)
 
 
 def run_check(check: Check, text: str) -> tuple[bool, str]:

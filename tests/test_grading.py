@@ -18,6 +18,9 @@ def test_sections_check_accepts_common_heading_styles():
     met, detail = run_check(Check(type="sections", sections=["Situation", "Background", "Assessment",
                                                              "Recommendation"]), SBAR)
     assert met, detail
+    numbered = "1. Situation: a\n2) **Background**: b\n3. Assessment - c\n4. Recommendation: d"
+    assert run_check(Check(type="sections", sections=["Situation", "Background", "Assessment",
+                                                      "Recommendation"]), numbered)[0]
     met, detail = run_check(Check(type="sections", sections=["Situation", "Plan"]), SBAR)
     assert not met and "missing ['Plan']" in detail
     # A heading word in the middle of a sentence is not a heading.

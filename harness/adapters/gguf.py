@@ -24,6 +24,8 @@ class GGUFOptions(StrictOptions):
     package: str | None = None
     file: str | None = None
     chat_format: str | None = None
+    # Some templates (llama-cpp-python's "gemma") drop system messages: fold them into the first user turn.
+    fold_system: bool = False
     n_ctx: int = 4096
     n_threads: int | None = None
     n_batch: int = 512
@@ -78,6 +80,17 @@ def cached_file_hash(path: Path) -> str:
         return digest
 
 
+def fold_system_messages(messages: list[Message]) -> list[Message]:
+    """System text goes in front of the first user message, for templates without a system role."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] in ("system", "developer"))
+    rest = [dict(m) for m in messages if m["role"] not in ("system", "developer")]
+    if system and rest and rest[0]["role"] == "user":
+        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+    elif system:
+        rest.insert(0, {"role": "user", "content": system})
+    return rest
+
+
 class GGUFAdapter(Adapter):
     Options = GGUFOptions
     local = True
@@ -96,7 +109,11 @@ class GGUFAdapter(Adapter):
         return self._path
 
     def fingerprint(self) -> str:
-        return f"gguf:sha256:{cached_file_hash(self.path)}"
+        # The template changes what the same weights answer, so it is part of what answers.
+        opts: GGUFOptions = self.options
+        extra = "".join(f";{k}={v}" for k, v in (("template", opts.chat_format), ("fold_system", opts.fold_system))
+                        if v)
+        return f"gguf:sha256:{cached_file_hash(self.path)}{extra}"
 
     def _load(self):
         if self._llm is None:
@@ -114,6 +131,8 @@ class GGUFAdapter(Adapter):
 
     def generate(self, messages: list[Message], settings: GenerationSettings,
                  json_schema: dict[str, Any] | None = None) -> Completion:
+        if self.options.fold_system:
+            messages = fold_system_messages(messages)
         with self._lock:  # one llama.cpp context answers one request at a time
             llm = self._load()
             kwargs: dict[str, Any] = dict(
