@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict
@@ -131,6 +134,33 @@ def sha256_file(path: str, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: handle.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+_HASH_CACHE = Path(os.environ.get("BENCH_HASH_CACHE", Path.home() / ".cache" / "bench" / "file-hashes.json"))
+_HASH_LOCK = threading.Lock()
+
+
+def cached_file_hash(path: Path) -> str:
+    """sha256 of a weights file, remembered by (path, size, mtime) so a second start does not rehash."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    with _HASH_LOCK:
+        try:
+            cache = json.loads(_HASH_CACHE.read_text())
+        except (OSError, ValueError):
+            cache = {}
+        if key in cache:
+            return cache[key]
+        digest = sha256_file(str(path))
+        cache[key] = digest
+        try:
+            _HASH_CACHE.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _HASH_CACHE.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cache, indent=0))
+            tmp.replace(_HASH_CACHE)
+        except OSError:
+            pass  # a read-only home only costs a rehash next time
+        return digest
 
 
 def stable_hash(obj: Any) -> str:

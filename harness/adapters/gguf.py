@@ -9,14 +9,13 @@ none in its file).
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from ..errors import AdapterError, ConfigError, MissingDependency
-from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, sha256_file
+from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, cached_file_hash
 
 
 class GGUFOptions(StrictOptions):
@@ -51,33 +50,6 @@ def resolve_model_file(options: GGUFOptions) -> Path:
     if not path.is_file():
         raise AdapterError(f"GGUF file not found: {path}")
     return path
-
-
-_HASH_CACHE = Path(os.environ.get("BENCH_HASH_CACHE", Path.home() / ".cache" / "bench" / "file-hashes.json"))
-_HASH_LOCK = threading.Lock()
-
-
-def cached_file_hash(path: Path) -> str:
-    """sha256 of a weights file, remembered by (path, size, mtime) so a second start does not rehash."""
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    with _HASH_LOCK:
-        try:
-            cache = json.loads(_HASH_CACHE.read_text())
-        except (OSError, ValueError):
-            cache = {}
-        if key in cache:
-            return cache[key]
-        digest = sha256_file(str(path))
-        cache[key] = digest
-        try:
-            _HASH_CACHE.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _HASH_CACHE.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache, indent=0))
-            tmp.replace(_HASH_CACHE)
-        except OSError:
-            pass  # a read-only home only costs a rehash next time
-        return digest
 
 
 def fold_system_messages(messages: list[Message]) -> list[Message]:

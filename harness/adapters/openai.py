@@ -1,0 +1,247 @@
+"""`openai` kind: the official OpenAI SDK, streaming chat completions, against OpenAI or any
+OpenAI-compatible server (`base_url`: vLLM, Ollama, llama.cpp's server, llama-cpp-python's server).
+
+models.yaml:
+    gpt-4o-mini:
+      kind: openai
+      model: gpt-4o-mini
+      prices: {input_per_mtok: 0.15, output_per_mtok: 0.6}
+    smollm2-server:
+      kind: openai
+      model: smollm2
+      base_url: http://127.0.0.1:8000/v1
+
+Two server differences matter and have options:
+- `token_param`: the length limit is sent as `max_tokens` by default, because llama-cpp-python's server
+  ignores `max_completion_tokens` (asked for 16 that way, it produced 4,058). OpenAI's reasoning models
+  accept only `max_completion_tokens`: set `token_param: max_completion_tokens` for those.
+- `response_format_style`: JSON-schema output is asked for as `{"type": "json_object", "schema": ...}`,
+  the shape llama-cpp-python's server turns into a grammar; OpenAI itself wants
+  `{"type": "json_schema", "json_schema": {...}}`: set `response_format_style: json_schema`.
+
+A server on this machine (base_url on 127.0.0.1) counts as a local model: the runner does not let it compete
+for the CPU with in-process models (`local` overrides the guess).
+
+Token counts come from the stream's usage chunk (`stream_options.include_usage`); servers that send none
+(llama-cpp-python's) get the number of streamed content chunks as the output count, one token per chunk
+there, and no input count rather than a guess.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from ..errors import AdapterError, MissingDependency
+from ._retry import (ApiOptions, Backoff, EnvName, TransientError, api_key_from_env, call_with_retries,
+                     is_retryable_status, one_line, parse_retry_after, public_endpoint, redact, transport_errors)
+from .base import Adapter, Completion, GenerationSettings, Message, StreamClock
+
+DEFAULT_ENDPOINT = "https://api.openai.com/v1"
+
+
+class OpenAIOptions(ApiOptions):
+    api_key_env: EnvName = "OPENAI_API_KEY"
+    token_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    response_format_style: Literal["json_object", "json_schema"] = "json_object"
+    stream_usage: bool = True  # ask for a usage chunk; turn off for servers that reject stream_options
+    # The suite's repeat_penalty, under the name the server knows it by (llama.cpp: repeat_penalty, vLLM:
+    # repetition_penalty); None: not sent (OpenAI has none). llama.cpp's servers apply 1.1 when none is sent,
+    # so without this the same GGUF answers differently in-process and behind its server.
+    repeat_penalty_param: Literal["repeat_penalty", "repetition_penalty"] | None = None
+    # Whether the server computes on this machine's CPU, so that the runner lets it work only while no
+    # in-process model does. None: yes when base_url is a loopback address (127.0.0.1, localhost, ::1).
+    local: bool | None = None
+
+
+def response_format(schema: dict[str, Any], style: str) -> dict[str, Any]:
+    if style == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
+    return {"type": "json_object", "schema": schema}
+
+
+def request_params(options: OpenAIOptions, messages: list[Message], settings: GenerationSettings,
+                   json_schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The chat-completions request body (less the stream flag), as a pure function for tests."""
+    params: dict[str, Any] = {
+        "model": options.model,
+        "messages": messages,
+        "temperature": settings.temperature,
+        "top_p": settings.top_p,
+        "seed": settings.seed,
+        options.token_param: settings.max_tokens,
+    }
+    if settings.stop:
+        params["stop"] = list(settings.stop)
+    if options.stream_usage:
+        params["stream_options"] = {"include_usage": True}
+    if json_schema is not None:
+        params["response_format"] = response_format(json_schema, options.response_format_style)
+    if options.repeat_penalty_param:
+        params["extra_body"] = {options.repeat_penalty_param: settings.repeat_penalty}
+    return params
+
+
+def is_loopback(base_url: str | None) -> bool:
+    host = urlsplit(base_url).hostname if base_url else None
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OpenAIAdapter(Adapter):
+    Options = OpenAIOptions
+    local = False
+    structured = "json_schema"
+
+    def __init__(self, model_id: str, options: OpenAIOptions, prices=None, max_concurrency: int = 1,
+                 family: str | None = None):
+        super().__init__(model_id, options, prices, max_concurrency, family)
+        self._client = None
+        self._client_lock = threading.Lock()
+        self._endpoint = public_endpoint(options.base_url, DEFAULT_ENDPOINT)
+        self.local = options.local if options.local is not None else is_loopback(options.base_url)
+
+    def fingerprint(self) -> str:
+        return f"openai:{self._endpoint}:{self.options.model}"
+
+    # ------------------------------------------------------------------ client
+
+    def _get_client(self):
+        # One client per adapter, made on first use: the SDK's client is thread-safe and pools
+        # connections, and a run answered entirely from the cache never needs a key.
+        with self._client_lock:
+            if self._client is None:
+                try:
+                    import openai
+                except ImportError:
+                    raise MissingDependency("openai", extra="api", purpose="the 'openai' model kind") from None
+                key = api_key_from_env(self.options.api_key_env, self.options.base_url)
+                self._client = openai.OpenAI(
+                    api_key=key,
+                    base_url=self.options.base_url or DEFAULT_ENDPOINT,
+                    timeout=self.options.timeout_s,
+                    max_retries=0,  # retries are ours: bounded, counted, and the same for every kind
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # ------------------------------------------------------------------ generation
+
+    def generate(self, messages: list[Message], settings: GenerationSettings,
+                 json_schema: dict[str, Any] | None = None) -> Completion:
+        client = self._get_client()
+        params = request_params(self.options, messages, settings, json_schema)
+        began = time.perf_counter()
+        try:
+            completion, retries = call_with_retries(
+                lambda: self._attempt(client, params),
+                max_retries=self.options.max_retries,
+                backoff=Backoff(self.options.backoff_initial_s, self.options.backoff_max_s),
+                what=f"{self.model_id} ({self._endpoint})",
+            )
+        except TransientError as exc:
+            retries = exc.retries
+            return Completion.failed(f"{exc} (gave up after {retries} retries)",
+                                     latency_s=time.perf_counter() - began, retries=retries)
+        completion.retries = retries
+        return completion
+
+    def _attempt(self, client, params: dict[str, Any]) -> Completion:
+        """One request, streamed to the end. Timing covers this attempt only: waits between attempts are
+        not the model's speed (the retry count is recorded beside it)."""
+        import openai
+
+        dropped = transport_errors()
+        clock = StreamClock().start()
+        usage = None
+        finish_reason = None
+        content_chunks = 0
+        try:
+            with client.chat.completions.create(stream=True, **params) as stream:
+                for chunk in stream:
+                    if getattr(chunk, "usage", None) is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices or ():
+                        text = choice.delta.content if choice.delta is not None else None
+                        if text:
+                            content_chunks += 1
+                            clock.piece(text)
+                        if choice.finish_reason:
+                            finish_reason = choice.finish_reason
+        except openai.APIStatusError as exc:
+            raise self._translate_status(exc) from None
+        except openai.APITimeoutError:
+            raise TransientError(f"timed out after {self.options.timeout_s:g}s") from None
+        except openai.APIConnectionError as exc:
+            raise TransientError(f"connection failed: {self._describe_cause(exc)}") from None
+        except openai.APIError as exc:  # an error event inside the stream
+            raise TransientError(f"error in stream: {self._clean(str(exc))}") from None
+        except dropped as exc:  # in case a transport error escapes the SDK's wrapping
+            raise TransientError(f"connection dropped: {type(exc).__name__}: {self._clean(str(exc))}") from None
+        if finish_reason is None:
+            # The body ended without a finish reason: the connection was cut mid-answer.
+            raise TransientError("the stream ended before the answer was finished")
+        if usage is not None:
+            input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
+        else:
+            input_tokens, output_tokens = None, content_chunks
+        return clock.finish(input_tokens=input_tokens, output_tokens=output_tokens,
+                            finish_reason=finish_reason, prices=self.prices)
+
+    # ------------------------------------------------------------------ errors
+
+    def _clean(self, text: str) -> str:
+        """Server text made fit for a message: one line, and never the key (error bodies may echo it)."""
+        return one_line(redact(text, getattr(self._client, "api_key", None)))
+
+    def _describe_cause(self, exc: BaseException) -> str:
+        cause = exc.__cause__ or exc.__context__
+        detail = f"{type(cause).__name__}: {cause}" if cause else str(exc)
+        return self._clean(detail)
+
+    def _translate_status(self, exc) -> Exception:
+        status = exc.status_code
+        server_says = self._clean(_error_message(exc))
+        where = f"{self._endpoint} (model '{self.options.model}')"
+        if is_retryable_status(status):
+            headers = exc.response.headers if exc.response is not None else None
+            return TransientError(f"HTTP {status}: {server_says}", retry_after=parse_retry_after(headers))
+        if status == 401:
+            return AdapterError(f"{self.model_id}: the API key was rejected (401) by {self._endpoint}; "
+                                f"check the environment variable {self.options.api_key_env}")
+        if status == 403:
+            return AdapterError(f"{self.model_id}: permission denied (403) at {where}: {server_says}")
+        if status == 404:
+            return AdapterError(f"{self.model_id}: not found (404) at {where}: the model name or base_url "
+                                f"is wrong: {server_says}")
+        if status in (400, 422):
+            return AdapterError(f"{self.model_id}: the request was rejected ({status}) by {where}: "
+                                f"{server_says}")
+        return AdapterError(f"{self.model_id}: HTTP {status} from {where}: {server_says}")
+
+
+def _error_message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if body.get("message"):
+            return str(body["message"])
+        if body.get("detail"):
+            return str(body["detail"])
+    return str(getattr(exc, "message", "") or exc)
