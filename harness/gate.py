@@ -390,7 +390,10 @@ def _interval(ci: Any, what: str) -> list[float]:
 
 
 def _f(x: float) -> str:
-    return f"{x:.3f}".rstrip("0").rstrip(".") if abs(x) < 1e6 else f"{x:.3g}"
+    if abs(x) >= 1e6:
+        return f"{x:.3g}"
+    text = f"{x:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def _ci(ci: list[float]) -> str:
@@ -466,37 +469,46 @@ def gate_command(args: argparse.Namespace) -> int:
         results = json.loads(results_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", path=str(results_path), line=exc.lineno) from None
-    return apply_gates(results, results_path=results_path, cli_specs=args.gate_specs, junit=args.junit,
+    code = apply_gates(results, results_path=results_path, cli_specs=args.gate_specs, junit=args.junit,
                        summary=args.summary)
+    if (results_path.parent / "index.html").is_file():
+        from .report import write_report
+
+        write_report(results, results_path.parent)  # the HTML report and summary.md show the verdicts too
+    return code
 
 
 def apply_gates(results: dict, *, results_path: Path | None = None, cli_specs: list[str] = (),
                 junit: Path | None = None, summary: Path | None = None, out=None) -> int:
     """Evaluate the command-line gates, or else the suite's, record them in results.json (so the report shows
     them), write the requested summaries, print the table and return the exit code."""
-    out = out or sys.stdout
-    if cli_specs:
-        gates = parse_gates(list(cli_specs), "--gate")
-    else:
-        gates = suite_gates(results)
+    gates = parse_gates(list(cli_specs), "--gate") if cli_specs else suite_gates(results)
     if not gates:
         raise ConfigError("no gates to evaluate: declare `gates:` in the suite or give --gate EXPR")
     verdicts = evaluate_gates(results, gates)
+    record_gates(results, verdicts, results_path=results_path, junit=junit, summary=summary, out=out)
+    return exit_code(verdicts)
+
+
+def record_gates(results: dict, verdicts: list[dict], *, results_path: Path | None = None,
+                 junit: Path | None = None, summary: Path | None = None, out=None, title: str | None = None) -> None:
+    """Put the verdicts in results["gates"] (and results.json), write JUnit XML and the Markdown summary when
+    asked, and print the table."""
+    out = out or sys.stdout
+    results["gates"] = verdicts
     if results_path is not None:
-        results["gates"] = verdicts
         _write_json_atomic(Path(results_path), results)
+    suite_name = (results.get("suite") or {}).get("name", "?")
     table = gates_markdown(verdicts)
     if junit:
-        write_junit(verdicts, junit, suite_name=f"bench gates: {(results.get('suite') or {}).get('name', '?')}")
+        write_junit(verdicts, junit, suite_name=f"bench gates: {suite_name}")
     if summary:
         Path(summary).parent.mkdir(parents=True, exist_ok=True)
         with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(f"### Gates: {(results.get('suite') or {}).get('name', '?')} "
-                         f"(run {results.get('run_id', '?')})\n\n{table}\n")
+            handle.write(f"### {title or 'Gates'}: {suite_name} (run {results.get('run_id', '?')})\n\n{table}\n")
     print(table, file=out, end="")
     passed = sum(v["verdict"] == "pass" for v in verdicts)
     print(f"{passed} of {len(verdicts)} gates passed", file=out)
-    return exit_code(verdicts)
 
 
 def suite_gates(results: dict) -> list[Gate]:

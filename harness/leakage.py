@@ -192,7 +192,7 @@ def load_eval_cases(suites_dir: Path = Path("suites"), extra_files: Iterable[Pat
         if path.resolve() in seen_files:
             continue
         seen_files.add(path.resolve())
-        for lineno, row in _jsonl_rows(path):
+        for lineno, row in read_jsonl_rows(path):
             messages = row.get("messages") or row.get("prompt")
             if not isinstance(messages, list):
                 raise ConfigError("a case needs 'messages' (or HealthBench 'prompt')", path=str(path), line=lineno)
@@ -203,7 +203,7 @@ def load_eval_cases(suites_dir: Path = Path("suites"), extra_files: Iterable[Pat
 
 def load_chat_jsonl(path: Path) -> list[list[dict[str, Any]]]:
     examples = []
-    for lineno, row in _jsonl_rows(Path(path)):
+    for lineno, row in read_jsonl_rows(Path(path)):
         messages = row.get("messages")
         if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m and "content" in m
                                                      for m in messages):
@@ -212,7 +212,7 @@ def load_chat_jsonl(path: Path) -> list[list[dict[str, Any]]]:
     return examples
 
 
-def _jsonl_rows(path: Path):
+def read_jsonl_rows(path: Path):
     if not path.is_file():
         raise ConfigError("file not found", path=str(path))
     with path.open(encoding="utf-8") as handle:

@@ -1,0 +1,377 @@
+"""Gate logic on hand-built results dicts whose verdicts are known, plus the outputs and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.errors import ConfigError
+from harness.gate import (add_gate_arguments, apply_gates, evaluate_gates, exit_code, gate_command,
+                          gates_markdown, parse_gates, resolve_run, write_junit)
+
+
+def make_results(**overrides) -> dict:
+    """A judged run of 'cand' vs 'base' where the candidate clearly wins, is as safe, and the judge is trusted."""
+    results = {
+        "schema_version": 1,
+        "run_id": "20261123-101500-ab12cd",
+        "suite": {"name": "sbar-intake", "version": 1, "cases": 60},
+        "judge": {"id": "big-judge", "audit": {"trusted": True, "reasons": []}},
+        "models": [
+            {"id": "cand", "n": 60, "errors": 0, "score": 0.62, "score_ci": [0.55, 0.69],
+             "axes": {"safety": {"score": 0.90, "ci": [0.84, 0.95]}, "structure": {"score": 0.8, "ci": [0.7, 0.9]}},
+             "win_rate": 0.7, "win_rate_ci": [0.6, 0.8],
+             "latency": {"ttft_p50_s": 0.1, "ttft_p95_s": 0.2, "latency_p50_s": 1.5, "latency_p95_s": 1.9,
+                         "tokens_per_s": 110.0},
+             "size_mib": 99.2},
+            {"id": "base", "n": 60, "errors": 0, "score": 0.41, "score_ci": [0.35, 0.47],
+             "axes": {"safety": {"score": 0.88, "ci": [0.82, 0.93]}, "structure": {"score": 0.3, "ci": [0.2, 0.4]}},
+             "win_rate": 0.3, "win_rate_ci": [0.2, 0.4],
+             "latency": {"ttft_p50_s": 0.1, "ttft_p95_s": 0.2, "latency_p50_s": 1.5, "latency_p95_s": 2.5,
+                         "tokens_per_s": 118.0}},
+        ],
+        "pairwise": [{"a": "cand", "b": "base", "n": 60, "wins": 40, "losses": 12, "ties": 8, "win_rate": 0.72,
+                      "ci": [0.61, 0.82], "p_value": 0.0001, "p_adjusted": 0.0002, "test": "sign test (exact)"}],
+        "significance": [
+            {"a": "cand", "b": "base", "metric": "score", "diff": 0.21, "ci": [0.15, 0.27], "p_value": 0.001,
+             "p_adjusted": 0.002, "test": "paired bootstrap"},
+            {"a": "cand", "b": "base", "metric": "axis:safety", "diff": 0.02, "ci": [-0.03, 0.07], "p_value": 0.4,
+             "p_adjusted": 0.4, "test": "paired bootstrap"},
+        ],
+        "power": {"n_cases": 60, "alpha": 0.05, "power": 0.8, "min_detectable_score_diff": 0.06,
+                  "min_detectable_win_rate_diff": 0.18},
+        "cases": [{"id": "c1", "answers": {
+            "cand": {"criteria": [{"id": "no-dx", "axis": "safety", "source": "check", "met": True},
+                                  {"id": "tone", "axis": "structure", "source": "judge", "met": True}]},
+            "base": {"criteria": [{"id": "no-dx", "axis": "safety", "source": "check", "met": True},
+                                  {"id": "tone", "axis": "structure", "source": "judge", "met": False}]}}}],
+    }
+    for dotted, value in overrides.items():
+        node = results
+        *parents, last = dotted.split("__")
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[last] = value
+    return results
+
+
+_DELETE = object()
+
+
+def one(results, spec):
+    (verdict,) = evaluate_gates(results, parse_gates([spec], "test"))
+    return verdict
+
+
+# ---------------------------------------------------------------- beats
+
+def test_beats_passes_when_interval_clears_half():
+    v = one(make_results(), "beats:cand:base")
+    assert (v["verdict"], v["figure"], v["threshold"], v["op"]) == ("pass", 0.61, 0.5, ">")
+    assert "clears 0.5" in v["reason"]
+
+
+def test_beats_fails_when_interval_straddles_half():
+    results = make_results()
+    results["pairwise"][0].update(win_rate=0.58, ci=[0.47, 0.69])
+    v = one(results, "beats:cand:base")
+    assert v["verdict"] == "fail"
+    assert "[0.47, 0.69] does not clear 0.5" in v["reason"]
+
+
+def test_beats_reads_a_reversed_pairwise_row():
+    results = make_results()
+    results["pairwise"] = [{"a": "base", "b": "cand", "win_rate": 0.28, "ci": [0.18, 0.39], "p_value": 0.001,
+                            "p_adjusted": 0.001}]
+    v = one(results, "beats:cand:base")
+    assert v["verdict"] == "pass"
+    assert v["figure"] == pytest.approx(0.61)
+    # and the baseline does not beat the candidate
+    assert one(results, "beats:base:cand")["verdict"] == "fail"
+
+
+def test_beats_p_test_needs_the_candidate_ahead():
+    results = make_results()
+    assert one(results, "beats:cand:base:p:0.01")["verdict"] == "pass"
+    # Significant, but in the wrong direction: the baseline is the one ahead.
+    v = one(results, "beats:base:cand:p")
+    assert v["verdict"] == "fail" and "not ahead" in v["reason"]
+    results["pairwise"][0]["p_adjusted"] = 0.2
+    v = one(results, "beats:cand:base:p")
+    assert v["verdict"] == "fail" and "not below 0.05" in v["reason"]
+
+
+def test_beats_fails_on_an_untrusted_judge_even_with_a_clear_win():
+    results = make_results(judge__audit={"trusted": False, "reasons": ["flip rate 100% is above 20%"]})
+    v = one(results, "beats:cand:base")
+    assert v["verdict"] == "fail"
+    assert "untrusted" in v["reason"] and "flip rate 100%" in v["reason"]
+
+
+def test_beats_fails_when_underpowered():
+    results = make_results(power__min_detectable_win_rate_diff=0.3)
+    v = one(results, "beats:cand:base")
+    assert v["verdict"] == "fail"
+    assert "below the smallest difference this suite can detect (0.3" in v["reason"]
+
+
+@pytest.mark.parametrize("missing", ["judge__audit", "power__min_detectable_win_rate_diff", "pairwise"])
+def test_beats_errors_when_a_needed_field_is_missing(missing):
+    results = make_results(**{missing: _DELETE})
+    v = one(results, "beats:cand:base")
+    assert v["verdict"] == "error"
+    assert v["figure"] is None
+
+
+def test_beats_errors_without_a_judge():
+    v = one(make_results(judge=None), "beats:cand:base")
+    assert v["verdict"] == "error" and "no judge" in v["reason"]
+
+
+def test_a_model_missing_from_the_run_is_an_error():
+    v = one(make_results(), "beats:nope:base")
+    assert v["verdict"] == "error" and "'nope' is not in this run" in v["reason"]
+
+
+# ---------------------------------------------------------------- not worse
+
+def test_not_worse_passes_on_the_paired_interval():
+    v = one(make_results(), "not-worse:safety:cand:base:0.05")
+    assert (v["verdict"], v["figure"], v["threshold"]) == ("pass", -0.03, -0.05)
+    assert "paired" in v["reason"]
+
+
+def test_not_worse_fails_when_the_bound_crosses_the_margin():
+    v = one(make_results(), "not-worse:safety:cand:base:0.02")
+    assert v["verdict"] == "fail"
+    assert "not above -0.02" in v["reason"]
+
+
+def test_not_worse_falls_back_to_unpaired_intervals_and_says_so():
+    results = make_results(significance=[])
+    # bound = 0.84 - 0.93 = -0.09
+    v = one(results, "not-worse:safety:cand:base:0.1")
+    assert v["verdict"] == "pass"
+    assert v["figure"] == pytest.approx(-0.09)
+    assert "unpaired" in v["reason"]
+    assert one(results, "not-worse:safety:cand:base:0.08")["verdict"] == "fail"
+
+
+def test_not_worse_on_a_check_graded_axis_does_not_need_the_judge():
+    results = make_results(judge=None)
+    assert one(results, "not-worse:safety:cand:base:0.05")["verdict"] == "pass"
+
+
+def test_not_worse_on_a_judge_graded_axis_fails_with_an_untrusted_judge():
+    results = make_results(judge__audit={"trusted": False, "reasons": ["position bias"]})
+    results["significance"].append({"a": "cand", "b": "base", "metric": "axis:structure", "diff": 0.5,
+                                    "ci": [0.4, 0.6]})
+    v = one(results, "not-worse:structure:cand:base:0.05")
+    assert v["verdict"] == "fail" and "untrusted" in v["reason"]
+    # the overall score includes judge-graded criteria too
+    assert one(results, "not-worse:score:cand:base:0.05")["verdict"] == "fail"
+    # while the check-graded safety axis still passes
+    assert one(results, "not-worse:safety:cand:base:0.05")["verdict"] == "pass"
+
+
+def test_not_worse_fails_when_the_margin_is_inside_the_noise():
+    # diff 0.02 + margin 0.03 = 0.05 < 0.06: the suite cannot resolve the boundary.
+    results = make_results()
+    results["significance"][1]["ci"] = [-0.025, 0.07]
+    v = one(results, "not-worse:safety:cand:base:0.03")
+    assert v["verdict"] == "fail"
+    assert "smallest difference this suite can detect" in v["reason"]
+
+
+def test_not_worse_errors_on_an_unknown_axis_or_missing_power():
+    results = make_results(significance=[])
+    assert one(results, "not-worse:empathy:cand:base:0.05")["verdict"] == "error"
+    assert one(make_results(power=_DELETE), "not-worse:safety:cand:base:0.05")["verdict"] == "error"
+
+
+def test_not_worse_reads_a_reversed_significance_row():
+    results = make_results()
+    results["significance"][1] = {"a": "base", "b": "cand", "metric": "axis:safety", "diff": -0.02,
+                                  "ci": [-0.07, 0.03]}
+    v = one(results, "not-worse:safety:cand:base:0.05")
+    assert v["verdict"] == "pass" and v["figure"] == pytest.approx(-0.03)
+
+
+# ---------------------------------------------------------------- budget
+
+def test_budget_latency_size_and_throughput():
+    results = make_results()
+    assert one(results, "budget:latency_p95_s:cand:2.0")["verdict"] == "pass"
+    assert one(results, "budget:latency_p95_s:base:2.0")["verdict"] == "fail"
+    v = one(results, "budget:tokens_per_s:cand:120")  # a minimum
+    assert (v["verdict"], v["op"]) == ("fail", ">=")
+    assert one(results, "budget:size_mib:cand:100")["verdict"] == "pass"
+    v = one(results, "budget:size_mib:base:100")
+    assert v["verdict"] == "error" and "export step" in v["reason"]
+
+
+def test_budget_gates_ignore_the_judge_and_power():
+    results = make_results(judge=None, power=_DELETE)
+    assert one(results, "budget:ttft_p95_s:cand:0.5")["verdict"] == "pass"
+
+
+# ---------------------------------------------------------------- parsing
+
+def test_parse_mapping_forms_and_names():
+    gates = parse_gates([
+        {"name": "beats-base", "type": "beats", "candidate": "cand", "baseline": "base", "test": "p", "alpha": 0.01},
+        {"type": "not_worse", "axis": "safety", "candidate": "cand", "baseline": "base", "margin": 0.05},
+        {"type": "budget", "metric": "tokens_per_s", "model": "cand", "min": 50},
+        "{type: budget, metric: latency_p95_s, model: cand, max: 3}",
+    ], "suites/x.yaml")
+    assert [g.label for g in gates] == ["beats-base", "not-worse:safety:cand:base", "budget:tokens_per_s:cand",
+                                       "budget:latency_p95_s:cand"]
+    assert gates[0].alpha == 0.01
+
+
+@pytest.mark.parametrize("spec, key, words", [
+    ({"type": "beats", "candidate": "a", "baseline": "b", "colour": "red"}, "gates.0.colour", "unknown key"),
+    ({"type": "beats", "candidate": "a"}, "gates.0.baseline", "missing required field"),
+    ({"type": "not_worse", "axis": "safety", "candidate": "a", "baseline": "b", "margin": "lots"},
+     "gates.0.margin", ""),
+    ({"type": "budget", "metric": "latency_p95_s", "model": "a"}, "gates.0", "exactly one of"),
+    ({"type": "budget", "metric": "speed", "model": "a", "max": 1}, "gates.0.metric", ""),
+    ({"type": "wins", "candidate": "a"}, "gates.0.type", "unknown gate type"),
+    ({"candidate": "a"}, "gates.0.type", "missing required field"),
+    ("beats:a", "gates.0", "expected beats:CANDIDATE:BASELINE"),
+    ("not-worse:safety:a:b:much", "gates.0", "'much' is not a number"),
+    ("faster:a:b", "gates.0", "unknown gate type"),
+    ("budget:latency_p95_s:a:nan", "gates.0", "not a finite number"),
+    (42, "gates.0", "expected a mapping"),
+])
+def test_bad_gate_specs_raise_config_error_naming_source_and_key(spec, key, words):
+    with pytest.raises(ConfigError) as info:
+        parse_gates([spec], "suites/x.yaml")
+    message = str(info.value)
+    assert message.startswith("suites/x.yaml: ")
+    assert f"{key}" in message and words in message
+    assert info.value.exit_code == 2
+
+
+# ---------------------------------------------------------------- outputs and exit codes
+
+def _mixed_verdicts():
+    results = make_results()
+    gates = parse_gates(["beats:cand:base", "budget:latency_p95_s:base:2.0", "budget:size_mib:base:100"], "t")
+    return evaluate_gates(results, gates)
+
+
+def test_exit_codes():
+    verdicts = _mixed_verdicts()
+    assert [v["verdict"] for v in verdicts] == ["pass", "fail", "error"]
+    assert exit_code(verdicts[:1]) == 0
+    assert exit_code(verdicts[:2]) == 1
+    assert exit_code([verdicts[0], verdicts[2]]) == 1
+
+
+def test_junit_xml_parses_and_counts(tmp_path):
+    path = tmp_path / "gates.xml"
+    write_junit(_mixed_verdicts(), path)
+    root = ET.parse(path).getroot()
+    suite = root.find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
+    cases = suite.findall("testcase")
+    assert cases[0].find("failure") is None and cases[0].find("error") is None
+    assert "latency_p95_s of 'base' is 2.5" in cases[1].find("failure").get("message")
+    assert cases[2].find("error") is not None
+
+
+def test_markdown_table():
+    table = gates_markdown(_mixed_verdicts())
+    lines = table.strip().splitlines()
+    assert lines[0] == "| Gate | Type | Figure | Threshold | Verdict | Reason |"
+    assert len(lines) == 5
+    assert lines[2].startswith("| beats:cand:base | beats | 0.61 | > 0.5 | PASS |")
+    assert "| 2.5 | <= 2 | **FAIL** |" in lines[3]
+    assert "**ERROR**" in lines[4]
+    assert all(line.count(" | ") == 5 for line in lines[2:])
+
+
+def test_markdown_escapes_pipes():
+    verdicts = [{"name": "a|b", "type": "budget", "figure": 1.0, "threshold": 2.0, "op": "<=", "verdict": "pass",
+                 "reason": "x | y"}]
+    assert "a\\|b" in gates_markdown(verdicts) and "x \\| y" in gates_markdown(verdicts)
+
+
+# ---------------------------------------------------------------- the command
+
+def _write_run(tmp_path: Path, results: dict, gates: list | None) -> Path:
+    suite = tmp_path / "suites" / "sbar-intake.yaml"
+    suite.parent.mkdir(parents=True)
+    suite.write_text(yaml.safe_dump({"name": "sbar-intake", "version": 1, "cases": "x.jsonl", "models": ["cand"],
+                                     **({"gates": gates} if gates is not None else {})}))
+    results["suite"]["path"] = str(suite)
+    run_dir = tmp_path / "reports" / "sbar-intake" / results["run_id"]
+    run_dir.mkdir(parents=True)
+    (run_dir / "results.json").write_text(json.dumps(results))
+    return run_dir
+
+
+def _args(*argv):
+    parser = argparse.ArgumentParser()
+    add_gate_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_gate_command_uses_suite_gates_and_records_verdicts(tmp_path, capsys):
+    run_dir = _write_run(tmp_path, make_results(), ["beats:cand:base",
+                                                    {"type": "not_worse", "axis": "safety", "candidate": "cand",
+                                                     "baseline": "base", "margin": 0.05}])
+    junit, summary = tmp_path / "out" / "gates.xml", tmp_path / "summary.md"
+    code = gate_command(_args(str(run_dir), "--junit", str(junit), "--summary", str(summary)))
+    assert code == 0
+    assert "2 of 2 gates passed" in capsys.readouterr().out
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert [g["verdict"] for g in saved["gates"]] == ["pass", "pass"]
+    assert ET.parse(junit).getroot().find("testsuite").get("tests") == "2"
+    assert "| beats:cand:base |" in summary.read_text()
+
+
+def test_gate_command_cli_gates_replace_suite_gates_and_fail(tmp_path):
+    results = make_results(judge__audit={"trusted": False, "reasons": ["flip rate 100%"]})
+    run_dir = _write_run(tmp_path, results, ["budget:latency_p95_s:cand:5"])
+    code = gate_command(_args(str(run_dir / "results.json"), "--gate", "beats:cand:base"))
+    assert code == 1
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert [g["name"] for g in saved["gates"]] == ["beats:cand:base"]
+
+
+def test_gate_command_finds_a_run_id_and_rejects_bad_input(tmp_path):
+    run_dir = _write_run(tmp_path, make_results(), None)
+    assert resolve_run("20261123-101500-ab12cd", tmp_path / "reports") == run_dir / "results.json"
+    with pytest.raises(ConfigError, match="no run"):
+        resolve_run("nope", tmp_path / "reports")
+    with pytest.raises(ConfigError, match="no gates to evaluate"):
+        gate_command(_args(str(run_dir)))
+    with pytest.raises(ConfigError, match="--gate: gates.0"):
+        gate_command(_args(str(run_dir), "--gate", "beats:cand"))
+    (run_dir / "results.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="invalid JSON"):
+        gate_command(_args(str(run_dir), "--gate", "beats:cand:base"))
+
+
+def test_apply_gates_records_the_verdicts_in_the_dict(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    results = make_results()
+    before = copy.deepcopy(results)
+    out = io.StringIO()
+    assert apply_gates(results, cli_specs=["budget:latency_p95_s:base:2"], out=out) == 1
+    assert [g["verdict"] for g in results.pop("gates")] == ["fail"]
+    assert results == before
+    assert "0 of 1 gates passed" in out.getvalue()
+    assert list(tmp_path.iterdir()) == []  # no results_path: nothing written

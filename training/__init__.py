@@ -1,0 +1,1 @@
+"""Training recipes: distill, sft, qat, export_gguf; each a script with a YAML config (see README.md)."""
