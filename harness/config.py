@@ -395,6 +395,13 @@ def find_suite(name_or_path: str, root: Path) -> Path:
 def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> LoadedSuite:
     data, lines = load_yaml(path)
     suite = _validate_with_paths(Suite, data, path, lines)
+    if suite.gates:
+        from .gate import parse_gates
+        try:
+            parse_gates(suite.gates, str(path))
+        except ConfigError as exc:  # a bad gate stops the run before any model is called, with its line
+            loc = tuple(int(p) if p.isdigit() else p for p in (exc.key or "gates").split("."))
+            raise ConfigError(exc.detail, path=str(path), line=_line_for(lines, loc), key=exc.key) from None
     if models is not None:
         for i, m in enumerate(suite.models):
             if m not in models:
@@ -412,7 +419,7 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
     cases = load_healthbench(cases_path) if suite.case_format == "healthbench" else load_cases(cases_path)
     rubric = None
     if suite.rubric:
-        rubric_path = _find_rubric(suite.rubric, path)
+        rubric_path = find_rubric(suite.rubric, path)
         if rubric_path is None:
             raise ConfigError(f"rubric '{suite.rubric}' not found", path=str(path), line=lines.get(("rubric",)),
                               key="rubric")
@@ -425,7 +432,7 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
     return LoadedSuite(suite=suite, path=path, cases=cases, rubric=rubric)
 
 
-def _find_rubric(name: str, suite_path: Path) -> Path | None:
+def find_rubric(name: str, suite_path: Path) -> Path | None:
     for base in (suite_path.parent.parent / "rubrics", suite_path.parent, Path.cwd() / "rubrics"):
         for candidate in (base / name, base / f"{name}.yaml", base / f"{name}.yml"):
             if candidate.is_file():

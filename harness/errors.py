@@ -15,7 +15,7 @@ class ConfigError(BenchError):
     exit_code = 2
 
     def __init__(self, message: str, path: str | None = None, line: int | None = None, key: str | None = None):
-        self.path, self.line, self.key = path, line, key
+        self.path, self.line, self.key, self.detail = path, line, key, message
         where = ""
         if path:
             where = str(path)

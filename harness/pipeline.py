@@ -226,9 +226,9 @@ def sample_suite(name_or_path: str, k: int, out_dir: Path) -> Path:
     rubric = data.get("rubric")
     if rubric and not Path(rubric).is_file():
         # the copy lives elsewhere, so the rubric is named by the file the original suite would find
-        from .config import _find_rubric
+        from .config import find_rubric
 
-        found = _find_rubric(rubric, suite_path)
+        found = find_rubric(rubric, suite_path)
         data["rubric"] = str(found.resolve()) if found else rubric
     data.update(name=name, cases=cases.name,
                 description=f"{len(picked)} of the {len(rows)} cases of {data['name']}, evenly spaced. "

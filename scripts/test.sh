@@ -9,4 +9,5 @@ python3 -m venv .venv
 # unsloth's CPU path installs without its GPU dependencies.
 UNSLOTH_PKGS="unsloth==2026.10.9 unsloth_zoo==2026.10.9"
 .venv/bin/python -m pip install --quiet --no-deps $UNSLOTH_PKGS
+export UNSLOTH_SKIP_TORCHVISION_CHECK=1
 .venv/bin/python -m pytest -q "$@"

@@ -131,3 +131,11 @@ def test_cli_exit_code_2_and_one_line(mock_project, capsys):
     assert code == 2
     assert len(err.splitlines()) == 1
     assert "mini.yaml:6" in err and "nobody" in err
+
+
+def test_bad_gate_in_suite_names_line_and_key(mock_project):
+    from harness.config import load_models as lm
+    models = lm(mock_project.parent.parent / "models.yaml")
+    mock_project.write_text(mock_project.read_text() + "gates:\n  - type: beats\n    candidate: good\n    basline: bad\n")
+    with pytest.raises(ConfigError, match=r"mini\.yaml:1[23]: gates\.0\.basline: unknown key"):
+        load_suite(mock_project, models)
