@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "resumes.", epilog=EPILOG)
     run.add_argument("suite")
     run.add_argument("--models", type=_csv, default=None, metavar="A,B", help="models to compare (default: the suite's)")
-    run.add_argument("--judge", default=None, metavar="M", help="judge model id (default: the suite's)")
+    run.add_argument("--judge", default=None, metavar="M", help="judge model id, a,b for a panel, or none (default: the suite's)")
     run.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N cases")
     run.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                      help="reports root; the report goes to DIR/<suite>/<run-id>/ (default: reports)")

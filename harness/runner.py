@@ -351,7 +351,10 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         if mid not in models:
             raise ConfigError(f"model '{mid}' is not in {models_path} (known: {', '.join(sorted(models))})",
                               key="--models")
-    judge_ids = _csv_list(judge) if judge else loaded.suite.judge_ids()
+    if judge == "none":
+        judge_ids: list[str] = []  # answers and deterministic checks only
+    else:
+        judge_ids = _csv_list(judge) if judge else loaded.suite.judge_ids()
     for jid in judge_ids:
         if jid not in models:
             raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",

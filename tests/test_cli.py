@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -58,3 +59,14 @@ def test_run_with_gate_exit_codes(mock_project, capsys):
     assert code == 0
     code = main(["run", "mini", "--quiet", "--gate", "beats:good"])
     assert code == 2
+
+
+def test_judge_none_runs_answers_and_checks_only(mock_project, capsys):
+    from harness.adapters import mock
+    mock.CALLS.clear()
+    assert main(["run", "mini", "--quiet", "--judge", "none"]) == 0
+    assert mock.CALLS["judge"] == 0 and mock.CALLS["good"] == 6
+    results = json.loads(next((mock_project.parent.parent / "reports" / "mini").glob("*/results.json")).read_text())
+    assert results["judge"]["id"] is None and results["models"][0]["win_rate"] is None
+    skipped = [c for c in results["cases"][0]["answers"]["good"]["criteria"] if c["source"] == "skipped"]
+    assert [c["id"] for c in skipped] == ["recommends"]
