@@ -136,6 +136,10 @@ def test_cli_exit_code_2_and_one_line(mock_project, capsys):
 def test_bad_gate_in_suite_names_line_and_key(mock_project):
     from harness.config import load_models as lm
     models = lm(mock_project.parent.parent / "models.yaml")
-    mock_project.write_text(mock_project.read_text() + "gates:\n  - type: beats\n    candidate: good\n    basline: bad\n")
-    with pytest.raises(ConfigError, match=r"mini\.yaml:1[23]: gates\.0\.basline: unknown key"):
+    text = mock_project.read_text()
+    mock_project.write_text(text + "gates:\n  - type: beats\n    candidate: good\n    baseline: bad\n    alpah: 0.1\n")
+    with pytest.raises(ConfigError, match=r"mini\.yaml:14: gates\.0\.alpah: unknown key"):
+        load_suite(mock_project, models)
+    mock_project.write_text(text + "gates:\n  - type: beats\n    candidate: good\n")
+    with pytest.raises(ConfigError, match=r"mini\.yaml:11: gates\.0\.baseline: missing required field"):
         load_suite(mock_project, models)
