@@ -82,17 +82,19 @@ class _Calls:
             task = self.progress.add_task(label, total=len(calls), completed=len(calls) - len(pending))
         if not pending:
             return calls
-        by_model: dict[str, list[Call]] = {}
+        # In-process CPU models share one worker, so their calls run in the order given (one model's calls
+        # together, its weights warm in the caches); API models each get their own concurrency.
+        by_lane: dict[str, list[Call]] = {}
         for call in pending:
-            by_model.setdefault(call.adapter.model_id, []).append(call)
-        executors = {mid: ThreadPoolExecutor(max_workers=max(1, group[0].adapter.max_concurrency),
-                                             thread_name_prefix=f"bench-{mid}")
-                     for mid, group in by_model.items()}
+            by_lane.setdefault("local" if call.adapter.local else call.adapter.model_id, []).append(call)
+        executors = {lane: ThreadPoolExecutor(thread_name_prefix=f"bench-{lane}", max_workers=1 if lane == "local"
+                                              else max(1, group[0].adapter.max_concurrency))
+                     for lane, group in by_lane.items()}
         futures: dict[Future, Call] = {}
         try:
-            for mid, group in by_model.items():
+            for lane, group in by_lane.items():
                 for call in group:
-                    futures[executors[mid].submit(self._one, call)] = call
+                    futures[executors[lane].submit(self._one, call)] = call
             remaining = set(futures)
             while remaining:
                 done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
