@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .config import read_jsonl
 from .errors import ConfigError
 
 STOP_WORDS = frozenset("""
@@ -192,7 +193,7 @@ def load_eval_cases(suites_dir: Path = Path("suites"), extra_files: Iterable[Pat
         if path.resolve() in seen_files:
             continue
         seen_files.add(path.resolve())
-        for lineno, row in read_jsonl_rows(path):
+        for lineno, row in read_jsonl(path, "file"):
             messages = row.get("messages") or row.get("prompt")
             if not isinstance(messages, list):
                 raise ConfigError("a case needs 'messages' (or HealthBench 'prompt')", path=str(path), line=lineno)
@@ -203,29 +204,13 @@ def load_eval_cases(suites_dir: Path = Path("suites"), extra_files: Iterable[Pat
 
 def load_chat_jsonl(path: Path) -> list[list[dict[str, Any]]]:
     examples = []
-    for lineno, row in read_jsonl_rows(Path(path)):
+    for lineno, row in read_jsonl(Path(path), "file"):
         messages = row.get("messages")
         if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m and "content" in m
                                                      for m in messages):
             raise ConfigError("expected {\"messages\": [{\"role\", \"content\"}, ...]}", path=str(path), line=lineno)
         examples.append(messages)
     return examples
-
-
-def read_jsonl_rows(path: Path):
-    if not path.is_file():
-        raise ConfigError("file not found", path=str(path))
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"invalid JSON: {exc.msg}", path=str(path), line=lineno) from None
-            if not isinstance(row, dict):
-                raise ConfigError("expected a JSON object", path=str(path), line=lineno)
-            yield lineno, row
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -212,11 +212,11 @@ class Pipeline:
 def sample_suite(name_or_path: str, k: int, out_dir: Path) -> Path:
     """Write `<suite>-sample<k>`: the suite with k of its cases, evenly spaced through the cases file."""
     from .config import find_suite, load_yaml
-    from .leakage import read_jsonl_rows
+    from .config import read_jsonl
 
     suite_path = find_suite(name_or_path, Path.cwd())
     data, _ = load_yaml(suite_path)
-    rows = [row for _, row in read_jsonl_rows(suite_path.parent / data["cases"])]
+    rows = [row for _, row in read_jsonl(suite_path.parent / data["cases"])]
     # the middle of each of k equal stretches of the file, so its first and last parts are both in
     picked = [rows[int((i + 0.5) * len(rows) / k)] for i in range(k)] if k < len(rows) else rows
     name = f"{data['name']}-sample{len(picked)}"

@@ -96,10 +96,10 @@ def _timestamp_key(value: Any, path: Path, lineno: int) -> float:
 def read_conversations(path: Path) -> list[Conversation]:
     """Rows grouped by conversation, ordered by time within it (file order breaks ties), conversations in
     the order of their first message; consecutive turns of one speaker are joined."""
-    from harness.leakage import read_jsonl_rows
+    from harness.config import read_jsonl
 
     rows: dict[str, list[tuple[float, int, str, str]]] = {}
-    for lineno, row in read_jsonl_rows(Path(path)):
+    for lineno, row in read_jsonl(Path(path), "file"):
         for key in ("conversation_id", "role", "text", "timestamp"):
             if key not in row:
                 raise ConfigError("missing required field", path=str(path), line=lineno, key=key)
