@@ -15,14 +15,13 @@ assistant turns. Structured output is a forced tool: the JSON schema becomes the
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
-from ..errors import AdapterError, MissingDependency
-from ._retry import (ApiOptions, Backoff, EnvName, TransientError, api_key_from_env, call_with_retries,
-                     is_retryable_status, one_line, parse_retry_after, public_endpoint, redact, transport_errors)
-from .base import Adapter, Completion, GenerationSettings, Message, StreamClock
+from ..errors import AdapterError
+from ._retry import (ApiOptions, EnvName, TransientError, is_retryable_status, one_line, parse_retry_after, redact,
+                     transport_errors)
+from ._api import ApiAdapter
+from .base import Completion, GenerationSettings, Message, StreamClock
 
 DEFAULT_ENDPOINT = "https://api.anthropic.com"
 TOOL_NAME = "respond"
@@ -74,62 +73,19 @@ def request_params(options: AnthropicOptions, messages: list[Message], settings:
     return params
 
 
-class AnthropicAdapter(Adapter):
+class AnthropicAdapter(ApiAdapter):
     Options = AnthropicOptions
     local = False
     structured = "tool"
+    provider = sdk = "anthropic"
+    default_endpoint = DEFAULT_ENDPOINT
 
-    def __init__(self, model_id: str, options: AnthropicOptions, prices=None, max_concurrency: int = 1,
-                 family: str | None = None):
-        super().__init__(model_id, options, prices, max_concurrency, family)
-        self._client = None
-        self._client_lock = threading.Lock()
-        self._endpoint = public_endpoint(options.base_url, DEFAULT_ENDPOINT)
+    def _make_client(self, module, key: str):
+        return module.Anthropic(api_key=key, base_url=self.options.base_url or DEFAULT_ENDPOINT,
+                                timeout=self.options.timeout_s, max_retries=0)
 
-    def fingerprint(self) -> str:
-        return f"anthropic:{self._endpoint}:{self.options.model}"
-
-    def _get_client(self):
-        with self._client_lock:
-            if self._client is None:
-                try:
-                    import anthropic
-                except ImportError:
-                    raise MissingDependency("anthropic", extra="api",
-                                            purpose="the 'anthropic' model kind") from None
-                key = api_key_from_env(self.options.api_key_env, self.options.base_url)
-                self._client = anthropic.Anthropic(
-                    api_key=key,
-                    base_url=self.options.base_url or DEFAULT_ENDPOINT,
-                    timeout=self.options.timeout_s,
-                    max_retries=0,  # retries are ours: bounded, counted, the same for every kind
-                )
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-    def generate(self, messages: list[Message], settings: GenerationSettings,
-                 json_schema: dict[str, Any] | None = None) -> Completion:
-        client = self._get_client()
-        params = request_params(self.options, messages, settings, json_schema)
-        began = time.perf_counter()
-        try:
-            completion, retries = call_with_retries(
-                lambda: self._attempt(client, params, structured=json_schema is not None),
-                max_retries=self.options.max_retries,
-                backoff=Backoff(self.options.backoff_initial_s, self.options.backoff_max_s),
-                what=f"{self.model_id} ({self._endpoint})",
-            )
-        except TransientError as exc:
-            retries = exc.retries
-            return Completion.failed(f"{exc} (gave up after {retries} retries)",
-                                     latency_s=time.perf_counter() - began, retries=retries)
-        completion.retries = retries
-        return completion
+    def _params(self, messages, settings, json_schema) -> dict[str, Any]:
+        return request_params(self.options, messages, settings, json_schema)
 
     def _attempt(self, client, params: dict[str, Any], structured: bool) -> Completion:
         import anthropic

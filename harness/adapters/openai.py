@@ -30,15 +30,14 @@ there, and no input count rather than a guess.
 from __future__ import annotations
 
 import ipaddress
-import threading
-import time
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ..errors import AdapterError, MissingDependency
-from ._retry import (ApiOptions, Backoff, EnvName, TransientError, api_key_from_env, call_with_retries,
-                     is_retryable_status, one_line, parse_retry_after, public_endpoint, redact, transport_errors)
-from .base import Adapter, Completion, GenerationSettings, Message, StreamClock
+from ..errors import AdapterError
+from ._retry import (ApiOptions, EnvName, TransientError, is_retryable_status, one_line, parse_retry_after, redact,
+                     transport_errors)
+from ._api import ApiAdapter
+from .base import Completion, GenerationSettings, Message, StreamClock
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 
@@ -97,70 +96,26 @@ def is_loopback(base_url: str | None) -> bool:
         return False
 
 
-class OpenAIAdapter(Adapter):
+class OpenAIAdapter(ApiAdapter):
     Options = OpenAIOptions
     local = False
     structured = "json_schema"
+    provider = sdk = "openai"
+    default_endpoint = DEFAULT_ENDPOINT
 
     def __init__(self, model_id: str, options: OpenAIOptions, prices=None, max_concurrency: int = 1,
                  family: str | None = None):
         super().__init__(model_id, options, prices, max_concurrency, family)
-        self._client = None
-        self._client_lock = threading.Lock()
-        self._endpoint = public_endpoint(options.base_url, DEFAULT_ENDPOINT)
         self.local = options.local if options.local is not None else is_loopback(options.base_url)
 
-    def fingerprint(self) -> str:
-        return f"openai:{self._endpoint}:{self.options.model}"
+    def _make_client(self, module, key: str):
+        return module.OpenAI(api_key=key, base_url=self.options.base_url or DEFAULT_ENDPOINT,
+                             timeout=self.options.timeout_s, max_retries=0)
 
-    # ------------------------------------------------------------------ client
+    def _params(self, messages, settings, json_schema) -> dict[str, Any]:
+        return request_params(self.options, messages, settings, json_schema)
 
-    def _get_client(self):
-        # One client per adapter, made on first use: the SDK's client is thread-safe and pools
-        # connections, and a run answered entirely from the cache never needs a key.
-        with self._client_lock:
-            if self._client is None:
-                try:
-                    import openai
-                except ImportError:
-                    raise MissingDependency("openai", extra="api", purpose="the 'openai' model kind") from None
-                key = api_key_from_env(self.options.api_key_env, self.options.base_url)
-                self._client = openai.OpenAI(
-                    api_key=key,
-                    base_url=self.options.base_url or DEFAULT_ENDPOINT,
-                    timeout=self.options.timeout_s,
-                    max_retries=0,  # retries are ours: bounded, counted, and the same for every kind
-                )
-            return self._client
-
-    def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-    # ------------------------------------------------------------------ generation
-
-    def generate(self, messages: list[Message], settings: GenerationSettings,
-                 json_schema: dict[str, Any] | None = None) -> Completion:
-        client = self._get_client()
-        params = request_params(self.options, messages, settings, json_schema)
-        began = time.perf_counter()
-        try:
-            completion, retries = call_with_retries(
-                lambda: self._attempt(client, params),
-                max_retries=self.options.max_retries,
-                backoff=Backoff(self.options.backoff_initial_s, self.options.backoff_max_s),
-                what=f"{self.model_id} ({self._endpoint})",
-            )
-        except TransientError as exc:
-            retries = exc.retries
-            return Completion.failed(f"{exc} (gave up after {retries} retries)",
-                                     latency_s=time.perf_counter() - began, retries=retries)
-        completion.retries = retries
-        return completion
-
-    def _attempt(self, client, params: dict[str, Any]) -> Completion:
+    def _attempt(self, client, params: dict[str, Any], structured: bool = False) -> Completion:
         """One request, streamed to the end. Timing covers this attempt only: waits between attempts are
         not the model's speed (the retry count is recorded beside it)."""
         import openai

@@ -1,0 +1,77 @@
+"""What the two SDK-backed kinds (openai, anthropic) share beyond the retry policy: one lazily made client
+per adapter, the key-free fingerprint, and `generate` as bounded retries around one streamed attempt."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from ..errors import MissingDependency
+from ._retry import Backoff, TransientError, api_key_from_env, call_with_retries, public_endpoint
+from .base import Adapter, Completion, GenerationSettings, Message
+
+
+class ApiAdapter(Adapter):
+    """Subclasses set `provider`, `sdk` (the module to import), `default_endpoint`, and implement
+    `_make_client`, `_params` and `_attempt`."""
+
+    provider = ""
+    sdk = ""
+    default_endpoint = ""
+
+    def __init__(self, model_id: str, options, prices=None, max_concurrency: int = 1, family: str | None = None):
+        super().__init__(model_id, options, prices, max_concurrency, family)
+        self._client = None
+        self._client_lock = threading.Lock()
+        self._endpoint = public_endpoint(options.base_url, self.default_endpoint)
+
+    def fingerprint(self) -> str:
+        return f"{self.provider}:{self._endpoint}:{self.options.model}"
+
+    def _get_client(self):
+        # One client per adapter, made on first use: the SDKs' clients are thread-safe and pool connections,
+        # and a run answered entirely from the cache never needs a key.
+        with self._client_lock:
+            if self._client is None:
+                try:
+                    module = __import__(self.sdk)
+                except ImportError:
+                    raise MissingDependency(self.sdk, extra="api", purpose=f"the '{self.provider}' model kind") from None
+                key = api_key_from_env(self.options.api_key_env, self.options.base_url)
+                # Retries are ours (bounded, counted, the same for every kind): the SDK's are off.
+                self._client = self._make_client(module, key)
+            return self._client
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def generate(self, messages: list[Message], settings: GenerationSettings,
+                 json_schema: dict[str, Any] | None = None) -> Completion:
+        client = self._get_client()
+        params = self._params(messages, settings, json_schema)
+        began = time.perf_counter()
+        try:
+            completion, retries = call_with_retries(
+                lambda: self._attempt(client, params, json_schema is not None),
+                max_retries=self.options.max_retries,
+                backoff=Backoff(self.options.backoff_initial_s, self.options.backoff_max_s),
+                what=f"{self.model_id} ({self._endpoint})",
+            )
+        except TransientError as exc:
+            return Completion.failed(f"{exc} (gave up after {exc.retries} retries)",
+                                     latency_s=time.perf_counter() - began, retries=exc.retries)
+        completion.retries = retries
+        return completion
+
+    def _make_client(self, module, key: str):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _params(self, messages, settings, json_schema) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _attempt(self, client, params: dict[str, Any], structured: bool) -> Completion:  # pragma: no cover
+        raise NotImplementedError
