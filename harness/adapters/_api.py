@@ -7,8 +7,9 @@ import threading
 import time
 from typing import Any
 
-from ..errors import MissingDependency
-from ._retry import Backoff, TransientError, api_key_from_env, call_with_retries, public_endpoint
+from ..errors import AdapterError, MissingDependency
+from ._retry import (Backoff, TransientError, api_key_from_env, call_with_retries, is_retryable_status, one_line,
+                     parse_retry_after, public_endpoint, redact)
 from .base import Adapter, Completion, GenerationSettings, Message
 
 
@@ -66,6 +67,27 @@ class ApiAdapter(Adapter):
                                      latency_s=time.perf_counter() - began, retries=exc.retries)
         completion.retries = retries
         return completion
+
+    def _clean(self, text: str) -> str:
+        """Server text made fit for a message: one line, and never the key (error bodies may echo it)."""
+        return one_line(redact(text, getattr(self._client, "api_key", None)))
+
+    def _status_error(self, status: int, server_says: str, headers) -> Exception:
+        """An HTTP error status as a TransientError (worth another attempt) or a one-line AdapterError."""
+        where = f"{self._endpoint} (model '{self.options.model}')"
+        if is_retryable_status(status):
+            return TransientError(f"HTTP {status}: {server_says}", retry_after=parse_retry_after(headers))
+        if status == 401:
+            return AdapterError(f"{self.model_id}: the API key was rejected (401) by {self._endpoint}; "
+                                f"check the environment variable {self.options.api_key_env}")
+        if status == 403:
+            return AdapterError(f"{self.model_id}: permission denied (403) at {where}: {server_says}")
+        if status == 404:
+            return AdapterError(f"{self.model_id}: not found (404) at {where}: the model name or base_url "
+                                f"is wrong: {server_says}")
+        if status in (400, 413, 422):
+            return AdapterError(f"{self.model_id}: the request was rejected ({status}) by {where}: {server_says}")
+        return AdapterError(f"{self.model_id}: HTTP {status} from {where}: {server_says}")
 
     def _make_client(self, module, key: str):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -18,8 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AdapterError
-from ._retry import (ApiOptions, EnvName, TransientError, is_retryable_status, one_line, parse_retry_after, redact,
-                     transport_errors)
+from ._retry import ApiOptions, EnvName, TransientError, transport_errors
 from ._api import ApiAdapter
 from .base import Completion, GenerationSettings, Message, StreamClock
 
@@ -135,10 +134,6 @@ class AnthropicAdapter(ApiAdapter):
             completion.text = "{}"  # a tool called with no arguments streams no JSON at all
         return completion
 
-    def _clean(self, text: str) -> str:
-        """Server text made fit for a message: one line, and never the key (error bodies may echo it)."""
-        return one_line(redact(text, getattr(self._client, "api_key", None)))
-
     def _translate_status(self, exc) -> Exception:
         status = exc.status_code
         error_type = getattr(exc, "type", None) or _error_field(exc, "type")
@@ -148,20 +143,7 @@ class AnthropicAdapter(ApiAdapter):
             if error_type in TRANSIENT_ERROR_TYPES or error_type is None:
                 return TransientError(f"{error_type or 'error'} in stream: {server_says}")
             return AdapterError(f"{self.model_id}: {error_type} from {where}: {server_says}")
-        if is_retryable_status(status):
-            return TransientError(f"HTTP {status}: {server_says}",
-                                  retry_after=parse_retry_after(exc.response.headers))
-        if status == 401:
-            return AdapterError(f"{self.model_id}: the API key was rejected (401) by {self._endpoint}; "
-                                f"check the environment variable {self.options.api_key_env}")
-        if status == 403:
-            return AdapterError(f"{self.model_id}: permission denied (403) at {where}: {server_says}")
-        if status == 404:
-            return AdapterError(f"{self.model_id}: not found (404) at {where}: the model name or base_url "
-                                f"is wrong: {server_says}")
-        if status in (400, 413, 422):
-            return AdapterError(f"{self.model_id}: the request was rejected ({status}) by {where}: {server_says}")
-        return AdapterError(f"{self.model_id}: HTTP {status} from {where}: {server_says}")
+        return self._status_error(status, server_says, exc.response.headers)
 
 
 def prompt_tokens(usage) -> int:

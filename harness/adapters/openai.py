@@ -33,9 +33,7 @@ import ipaddress
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ..errors import AdapterError
-from ._retry import (ApiOptions, EnvName, TransientError, is_retryable_status, one_line, parse_retry_after, redact,
-                     transport_errors)
+from ._retry import ApiOptions, EnvName, TransientError, transport_errors
 from ._api import ApiAdapter
 from .base import Completion, GenerationSettings, Message, StreamClock
 
@@ -159,10 +157,6 @@ class OpenAIAdapter(ApiAdapter):
 
     # ------------------------------------------------------------------ errors
 
-    def _clean(self, text: str) -> str:
-        """Server text made fit for a message: one line, and never the key (error bodies may echo it)."""
-        return one_line(redact(text, getattr(self._client, "api_key", None)))
-
     def _describe_cause(self, exc: BaseException) -> str:
         cause = exc.__cause__ or exc.__context__
         detail = f"{type(cause).__name__}: {cause}" if cause else str(exc)
@@ -171,22 +165,8 @@ class OpenAIAdapter(ApiAdapter):
     def _translate_status(self, exc) -> Exception:
         status = exc.status_code
         server_says = self._clean(_error_message(exc))
-        where = f"{self._endpoint} (model '{self.options.model}')"
-        if is_retryable_status(status):
-            headers = exc.response.headers if exc.response is not None else None
-            return TransientError(f"HTTP {status}: {server_says}", retry_after=parse_retry_after(headers))
-        if status == 401:
-            return AdapterError(f"{self.model_id}: the API key was rejected (401) by {self._endpoint}; "
-                                f"check the environment variable {self.options.api_key_env}")
-        if status == 403:
-            return AdapterError(f"{self.model_id}: permission denied (403) at {where}: {server_says}")
-        if status == 404:
-            return AdapterError(f"{self.model_id}: not found (404) at {where}: the model name or base_url "
-                                f"is wrong: {server_says}")
-        if status in (400, 422):
-            return AdapterError(f"{self.model_id}: the request was rejected ({status}) by {where}: "
-                                f"{server_says}")
-        return AdapterError(f"{self.model_id}: HTTP {status} from {where}: {server_says}")
+        headers = exc.response.headers if exc.response is not None else None
+        return self._status_error(status, server_says, headers)
 
 
 def _error_message(exc) -> str:
