@@ -1,4 +1,5 @@
-"""The three input files, validated strictly: models.yaml, suites/<name>.yaml (+ cases), rubrics/<name>.yaml.
+"""The input files, validated strictly: models.yaml and suites/<name>.yaml (cases: harness.cases, rubrics:
+harness.rubric).
 
 Every error names the file and the line (YAML: the line of the offending key; JSONL: the row) and the
 key, and is raised as `ConfigError` (exit code 2).
@@ -6,109 +7,40 @@ key, and is raised as `ConfigError` (exit code 2).
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
 
 from .adapters.base import GenerationSettings, Prices, StrictOptions
-from .errors import ConfigError
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-
-class _LineLoader(yaml.SafeLoader):
-    pass
-
-
-def load_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML and return (data, lines) where lines maps a key path such as ("criteria", 2, "points")
-    to its 1-based line number."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=str(path)) from None
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"invalid YAML: {problem}", path=str(path), line=mark.line + 1 if mark else None) from None
-    if node is None:
-        raise ConfigError("the file is empty", path=str(path))
-    lines: dict[tuple, int] = {}
-    data = _construct(node, (), lines, path, _LineLoader(""))
-    return data, lines
-
-
-def _construct(node: yaml.Node, at: tuple, lines: dict[tuple, int], path: Path, loader: yaml.SafeLoader) -> Any:
-    lines.setdefault(at, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            if key in out:
-                raise ConfigError(f"duplicate key '{key}'", path=str(path), line=key_node.start_mark.line + 1)
-            lines[at + (key,)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, at + (key,), lines, path, loader)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(child, at + (i,), lines, path, loader) for i, child in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
-
-
-def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
-    loc = tuple(loc)
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return lines.get(())
-
-
-def _first_error(exc: ValidationError) -> tuple[tuple, str]:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "missing required field"
-    return loc, msg
-
-
-def _validate(model: type[BaseModel], data: Any, path: Path, lines: dict[tuple, int], prefix: tuple = ()):
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        loc, msg = _first_error(exc)
-        full = prefix + loc
-        key = ".".join(str(p) for p in full) or None
-        raise ConfigError(msg, path=str(path), line=_line_for(lines, full), key=key) from None
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from .cases import CASE_READERS, Case
+from .errors import ConfigError, from_validation, line_for
+from .gates.spec import gate_key, parse_gates
+from .rubric import Rubric, Strict, find_rubric, load_rubric
+from .yamlfile import load_yaml
 
 # ---------------------------------------------------------------- models.yaml
 
-class ModelEntry(Strict):
+COMMON_MODEL_KEYS = ("kind", "max_concurrency", "prices", "family")
+
+
+class ModelEntry(BaseModel):
+    """One named model: its kind, the settings every kind shares, and the kind's own options, validated."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
     id: str
     kind: str
     max_concurrency: int = Field(1, ge=1, le=256)
     prices: Prices | None = None
     family: str | None = None
-    options: dict[str, Any] = {}
+    options: SerializeAsAny[StrictOptions] = StrictOptions()
 
 
 def load_models(path: Path) -> dict[str, ModelEntry]:
     """models.yaml: `version: 1` and `models: {id: {kind: ..., <common keys>, <kind options>}}`."""
     from .registry import adapter_class
 
+    path = Path(path)
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'version' and 'models'", path=str(path), line=1)
@@ -123,7 +55,6 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
         raise ConfigError("expected a non-empty mapping of model ids", path=str(path),
                           line=lines.get(("models",), 1), key="models")
     entries: dict[str, ModelEntry] = {}
-    common = {"kind", "max_concurrency", "prices", "family"}
     for model_id, body in raw.items():
         at = ("models", model_id)
         if not isinstance(body, dict):
@@ -133,123 +64,16 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
                               key=f"models.{model_id}.kind")
         cls = adapter_class(body["kind"], path=str(path), line=lines.get(at + ("kind",)),
                             key=f"models.{model_id}.kind")
-        options = {k: v for k, v in body.items() if k not in common}
-        _validate(cls.Options, options, path, lines, at)
-        fields = {k: v for k, v in body.items() if k in common}
-        entries[model_id] = _validate(ModelEntry, {"id": model_id, **fields, "options": options}, path, lines, at)
+        fields = {k: v for k, v in body.items() if k in COMMON_MODEL_KEYS}
+        try:
+            options = cls.Options.model_validate({k: v for k, v in body.items() if k not in COMMON_MODEL_KEYS})
+            entries[model_id] = ModelEntry.model_validate({"id": model_id, **fields, "options": options})
+        except ValidationError as exc:
+            raise from_validation(exc, str(path), lines=lines, prefix=at) from None
     return entries
 
 
-# ---------------------------------------------------------------- rubrics
-
-class Check(Strict):
-    """A deterministic check. `met` means: the behaviour the criterion describes is present."""
-
-    type: Literal["regex", "contains", "not_contains", "sections", "word_limit"]
-    pattern: str | None = None
-    phrases: list[str] | None = None
-    any: bool = False  # contains: any phrase (True) or all phrases (False)
-    sections: list[str] | None = None
-    max_words: int | None = Field(None, ge=1)
-    ignore_case: bool = True
-
-    @model_validator(mode="after")
-    def _needs(self):
-        need = {"regex": "pattern", "contains": "phrases", "not_contains": "phrases",
-                "sections": "sections", "word_limit": "max_words"}[self.type]
-        if getattr(self, need) in (None, []):
-            raise ValueError(f"check type '{self.type}' needs '{need}'")
-        if self.type == "regex":
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regex: {exc}") from None
-        return self
-
-
-class Criterion(Strict):
-    id: str
-    text: str
-    points: float
-    axis: str
-    check: Check | None = None
-    applies_to: list[str] | None = None  # case tags; None means every case
-
-    @field_validator("points")
-    @classmethod
-    def _nonzero(cls, v):
-        if v == 0:
-            raise ValueError("points must be non-zero (negative points mark behaviour to avoid)")
-        return v
-
-    def applies(self, tags: list[str]) -> bool:
-        return self.applies_to is None or bool(set(self.applies_to) & set(tags))
-
-
-class Rubric(Strict):
-    name: str
-    version: int | str
-    description: str = ""
-    axes: list[str]
-    criteria: list[Criterion]
-
-    @model_validator(mode="after")
-    def _consistent(self):
-        seen = set()
-        for i, c in enumerate(self.criteria):
-            if c.id in seen:
-                raise ValueError(f"criteria.{i}.id: duplicate criterion id '{c.id}'")
-            seen.add(c.id)
-            if c.axis not in self.axes:
-                raise ValueError(f"criteria.{i}.axis: '{c.axis}' is not one of the axes {self.axes}")
-        return self
-
-
-def load_rubric(path: Path) -> Rubric:
-    data, lines = load_yaml(path)
-    return _validate_with_paths(Rubric, data, path, lines)
-
-
-def _validate_with_paths(model, data, path, lines):
-    """Like _validate, but model validators may prefix their message with a dotted key path."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        loc, msg = _first_error(exc)
-        m = re.match(r"(?:Value error, )?([\w]+(?:\.[\w]+)+): (.*)", msg)
-        if m:
-            loc = tuple(int(p) if p.isdigit() else p for p in m.group(1).split("."))
-            msg = m.group(2)
-        else:
-            msg = msg.removeprefix("Value error, ")
-        key = ".".join(str(p) for p in loc) or None
-        raise ConfigError(msg, path=str(path), line=_line_for(lines, loc), key=key) from None
-
-
-# ---------------------------------------------------------------- cases and suites
-
-class ChatMessage(Strict):
-    role: Literal["system", "user", "assistant", "developer"]
-    content: str
-
-
-class Case(Strict):
-    id: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    tags: list[str] = []
-    reference: str | None = None
-    criteria: list[Criterion] = []  # extra, case-specific criteria
-    meta: dict[str, Any] = {}
-
-    @model_validator(mode="after")
-    def _ends_with_user(self):
-        if self.messages[-1].role != "user":
-            raise ValueError("messages: the last message must come from the user")
-        return self
-
-    def chat(self) -> list[dict[str, str]]:
-        return [m.model_dump() for m in self.messages]
-
+# ---------------------------------------------------------------- suites
 
 class JudgingSettings(Strict):
     mode: Literal["rank", "pairwise"] = "rank"
@@ -275,8 +99,7 @@ class Suite(Strict):
     generation: GenerationSettings = GenerationSettings()
     judge_generation: GenerationSettings = GenerationSettings(max_tokens=128)
     judging: JudgingSettings = JudgingSettings()
-    gates: list[Any] = []  # validated by harness.gate
-
+    gates: list[Any] = []  # parsed by harness.gates.spec when the suite is loaded
 
     def judge_ids(self) -> list[str]:
         if self.judge is None:
@@ -290,93 +113,7 @@ class LoadedSuite(BaseModel):
     path: Path
     cases: list[Case]
     rubric: Rubric | None
-
-
-def read_jsonl(path: Path, what: str = "cases file") -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each non-blank line; bad JSON or a non-object names the file and line."""
-    if not path.is_file():
-        raise ConfigError(f"{what} not found", path=str(path))
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=lineno) from None
-            if not isinstance(row, dict):
-                raise ConfigError("expected a JSON object", path=str(path), line=lineno)
-            yield lineno, row
-
-
-def _validate_row(model: type[BaseModel], row: dict, path: Path, lineno: int):
-    try:
-        return model.model_validate(row)
-    except ValidationError as exc:
-        loc, msg = _first_error(exc)
-        raise ConfigError(msg.removeprefix("Value error, "), path=str(path), line=lineno,
-                          key=".".join(map(str, loc)) or None) from None
-
-
-def load_cases(path: Path) -> list[Case]:
-    cases: list[Case] = []
-    seen: dict[str, int] = {}
-    for lineno, row in read_jsonl(path):
-        case = _validate_row(Case, row, path, lineno)
-        if case.id in seen:
-            raise ConfigError(f"duplicate case id '{case.id}' (first on line {seen[case.id]})",
-                              path=str(path), line=lineno, key="id")
-        seen[case.id] = lineno
-        cases.append(case)
-    if not cases:
-        raise ConfigError("no cases", path=str(path))
-    return cases
-
-
-class _HBCriterion(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    criterion: str
-    points: float
-    tags: list[str] = []
-
-
-class _HBMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "user", "assistant", "developer"]
-    content: str
-
-
-class _HBExample(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # HealthBench rows carry more fields than grading needs
-    prompt_id: str
-    prompt: list[_HBMessage] = Field(min_length=1)
-    rubrics: list[_HBCriterion] = Field(min_length=1)
-    example_tags: list[str] = []
-    ideal_completions_data: dict[str, Any] | None = None
-
-
-def load_healthbench(path: Path) -> list[Case]:
-    """HealthBench JSONL rows -> cases whose criteria are the example's rubric (axis from the `axis:*` tag,
-    theme from the `theme:*` example tag)."""
-    cases: list[Case] = []
-    for lineno, raw in read_jsonl(path):
-        row = _validate_row(_HBExample, raw, path, lineno)
-        criteria = []
-        for i, rub in enumerate(row.rubrics):
-            axes = [t.split(":", 1)[1] for t in rub.tags if t.startswith("axis:")]
-            if rub.points == 0:
-                continue  # a zero-point criterion cannot change a score
-            criteria.append(Criterion(id=f"c{i:02d}", text=rub.criterion, points=rub.points,
-                                      axis=axes[0] if axes else "overall"))
-        themes = [t.split(":", 1)[1] for t in row.example_tags if t.startswith("theme:")]
-        ideal = (row.ideal_completions_data or {}).get("ideal_completion")
-        cases.append(_validate_row(Case, {
-            "id": row.prompt_id, "messages": [m.model_dump() for m in row.prompt], "tags": row.example_tags,
-            "reference": ideal, "criteria": [c.model_dump() for c in criteria],
-            "meta": {"theme": themes[0] if themes else None}}, path, lineno))
-    if not cases:
-        raise ConfigError("no cases", path=str(path))
-    return cases
+    gates: list[Any] = []  # the suite's gates, parsed (harness.gates.spec.Gate)
 
 
 def find_suite(name_or_path: str, root: Path) -> Path:
@@ -393,30 +130,19 @@ def find_suite(name_or_path: str, root: Path) -> Path:
 
 
 def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> LoadedSuite:
+    path = Path(path)
     data, lines = load_yaml(path)
-    suite = _validate_with_paths(Suite, data, path, lines)
-    if suite.gates:
-        from .gate import parse_gates
-        try:
-            parse_gates(suite.gates, str(path))
-        except ConfigError as exc:  # a bad gate stops the run before any model is called, with its line
-            loc = tuple(int(p) if p.isdigit() else p for p in (exc.key or "gates").split("."))
-            raise ConfigError(exc.detail, path=str(path), line=_line_for(lines, loc), key=exc.key) from None
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc, str(path), lines=lines) from None
+    try:
+        gates = parse_gates(suite.gates, str(path))
+    except ConfigError as exc:  # a bad gate stops the run before any model is called, with its line
+        raise ConfigError(exc.detail, path=str(path), line=line_for(lines, gate_key(exc)), key=exc.key) from None
     if models is not None:
-        for i, m in enumerate(suite.models):
-            if m not in models:
-                raise ConfigError(f"model '{m}' is not in models.yaml (known: {', '.join(sorted(models))})",
-                                  path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
-        for jid in suite.judge_ids():
-            if jid not in models:
-                raise ConfigError(f"judge '{jid}' is not in models.yaml", path=str(path),
-                                  line=lines.get(("judge",)), key="judge")
-        baseline = suite.judging.baseline
-        if baseline and baseline not in suite.models:
-            raise ConfigError(f"baseline '{baseline}' is not one of the suite's models", path=str(path),
-                              line=lines.get(("judging", "baseline")), key="judging.baseline")
-    cases_path = path.parent / suite.cases
-    cases = load_healthbench(cases_path) if suite.case_format == "healthbench" else load_cases(cases_path)
+        _check_model_ids(suite, models, path, lines)
+    cases = CASE_READERS[suite.case_format](path.parent / suite.cases)
     rubric = None
     if suite.rubric:
         rubric_path = find_rubric(suite.rubric, path)
@@ -429,12 +155,19 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
                 if c.axis not in rubric.axes:
                     raise ConfigError(f"case '{case.id}' criterion '{c.id}': axis '{c.axis}' is not in the rubric's "
                                       f"axes {rubric.axes}", path=str(path.parent / suite.cases))
-    return LoadedSuite(suite=suite, path=path, cases=cases, rubric=rubric)
+    return LoadedSuite(suite=suite, path=path, cases=cases, rubric=rubric, gates=gates)
 
 
-def find_rubric(name: str, suite_path: Path) -> Path | None:
-    for base in (suite_path.parent.parent / "rubrics", suite_path.parent, Path.cwd() / "rubrics"):
-        for candidate in (base / name, base / f"{name}.yaml", base / f"{name}.yml"):
-            if candidate.is_file():
-                return candidate
-    return None
+def _check_model_ids(suite: Suite, models: dict[str, ModelEntry], path: Path, lines: dict[tuple, int]) -> None:
+    for i, m in enumerate(suite.models):
+        if m not in models:
+            raise ConfigError(f"model '{m}' is not in models.yaml (known: {', '.join(sorted(models))})",
+                              path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
+    for jid in suite.judge_ids():
+        if jid not in models:
+            raise ConfigError(f"judge '{jid}' is not in models.yaml", path=str(path),
+                              line=lines.get(("judge",)), key="judge")
+    baseline = suite.judging.baseline
+    if baseline and baseline not in suite.models:
+        raise ConfigError(f"baseline '{baseline}' is not one of the suite's models", path=str(path),
+                          line=lines.get(("judging", "baseline")), key="judging.baseline")

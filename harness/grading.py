@@ -1,4 +1,5 @@
-"""Rubric grading: deterministic checks, and the score formula (HealthBench's).
+"""Rubric grading: deterministic checks, judge-graded criteria (one question per criterion and judge, panel
+votes), and the score formula (HealthBench's).
 
 A criterion is *met* when the behaviour it describes is present; for a negative criterion that is bad.
 Score of one answer = sum of the points of the criteria met / sum of the positive points of the criteria
@@ -8,19 +9,12 @@ that apply. The suite score (the mean) is clipped to [0, 1] in stats.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from .config import Check, Criterion
-
-
-@dataclass(frozen=True)
-class CriterionResult:
-    criterion_id: str
-    axis: str
-    points: float
-    met: bool | None  # None: could not be graded (judge error, no judge); left out of the score
-    source: str  # "check" | "judge" | "error" | "skipped"
-    detail: str = ""
+from .cases import Case
+from .judge import prompts
+from .judge.parsing import parse_met
+from .records import Answer, Ask, CriterionResult, JudgeRequest
+from .rubric import Check, Criterion, Rubric, applicable_criteria
 
 
 def _heading_pattern(heading: str) -> re.Pattern[str]:
@@ -57,11 +51,6 @@ def run_check(check: Check, text: str) -> tuple[bool, str]:
     raise ValueError(f"unknown check type {check.type}")  # config validation makes this unreachable
 
 
-def applicable_criteria(rubric_criteria: list[Criterion], case_criteria: list[Criterion],
-                        tags: list[str]) -> list[Criterion]:
-    return [c for c in [*rubric_criteria, *case_criteria] if c.applies(tags)]
-
-
 def case_score(results: list[CriterionResult], axis: str | None = None) -> float | None:
     """Sum of points met over the sum of positive points, over graded criteria (of one axis if given).
 
@@ -72,3 +61,46 @@ def case_score(results: list[CriterionResult], axis: str | None = None) -> float
         return None
     achieved = sum(r.points for r in graded if r.met)
     return achieved / possible
+
+
+def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str],
+                  answers: dict[tuple[str, str], Answer], judge_ids: list[str], ask: Ask | None,
+                  judge_criteria: bool = True) -> None:
+    """Fill each successful answer's `criteria` in rubric order: checks by code, the rest by the judges (a
+    majority of the judges that gave a verdict; a split is not met), or "skipped" without a judge."""
+    pending: list[tuple[Answer, Criterion, int]] = []
+    requests: list[JudgeRequest] = []
+    for case in cases:
+        criteria = applicable_criteria(rubric.criteria if rubric else [], case.criteria, case.tags)
+        for mid in model_ids:
+            answer = answers[(case.id, mid)]
+            if not answer.ok:
+                continue
+            for crit in criteria:
+                if crit.check is not None:
+                    met, detail = run_check(crit.check, answer.completion.text)
+                    answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, met, "check", detail))
+                elif not judge_ids or not judge_criteria or ask is None:
+                    answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, None, "skipped",
+                                                           "no judge configured"))
+                else:
+                    messages = prompts.grade_messages(case.chat(), answer.completion.text, crit.text)
+                    pending.append((answer, crit, len(answer.criteria)))
+                    requests += [JudgeRequest(j, "grade", messages, prompts.GRADE_SCHEMA, prompts.GRADE_PROMPT_VERSION,
+                                              parse_met) for j in judge_ids]
+                    answer.criteria.append(None)  # placeholder keeps rubric order
+    if not pending:
+        return
+    verdicts = ask(requests, "grading")
+    per = len(judge_ids)
+    for i, (answer, crit, slot) in enumerate(pending):
+        mine = verdicts[i * per:(i + 1) * per]
+        votes = [v.value for v in mine if v.error is None]
+        if votes:
+            met = sum(votes) * 2 > len(votes)
+            detail = f"judge said {'met' if met else 'not met'}" if per == 1 else \
+                f"{sum(votes)} of {len(votes)} judges said met"
+            result = CriterionResult(crit.id, crit.axis, crit.points, met, "judge", detail)
+        else:
+            result = CriterionResult(crit.id, crit.axis, crit.points, None, "error", mine[0].error)
+        answer.criteria[slot] = result

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .config import read_jsonl
+from .yamlfile import read_jsonl
 from .errors import ConfigError
 
 STOP_WORDS = frozenset("""
@@ -179,7 +179,7 @@ def load_eval_cases(suites_dir: Path = Path("suites"), extra_files: Iterable[Pat
     """The user turns of every case of every suite under `suites_dir` (each suite's `cases` file), plus any
     extra case files. Both the project's case format ({"id", "messages"}) and HealthBench's ({"prompt_id",
     "prompt"}) are read; the suites are read raw so that a suite with another problem still gets checked."""
-    from .config import load_yaml
+    from .yamlfile import load_yaml
 
     files: list[tuple[str, Path]] = []
     for suite_path in sorted(Path(suites_dir).glob("*.y*ml")):

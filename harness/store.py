@@ -1,10 +1,13 @@
-"""SQLite store (WAL): runs, the generation cache, grades and judgments.
+"""SQLite store (WAL): runs and what they were asked, the generation cache, and every stage's rows.
 
 Every finished model call is committed at once, so a run stopped by Ctrl-C or kill -9 loses at most the calls
 in flight. The cache key is the model fingerprint plus the request; only successful generations serve as
 cache entries, failures are kept apart (`failures`) for the record and retried next time.
 `run_calls` remembers which keys a run used and whether the call was fresh; its primary key makes a resumed
-run count each call once.
+run count each call once. A run's answers, grades, judgments and planted-instruction trials are rows of their
+own, with the run's spec (a snapshot of the suite, rubric, cases, models and gates it was asked): results are
+computed from these rows and the run id alone (harness.results), so the cache can be pruned without losing
+a finished run.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .adapters.base import Completion, stable_hash
+from .adapters.base import Completion
+from .files import stable_hash
+from .records import Answer, CriterionResult, Judgment, PlantedTrial
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -47,7 +52,25 @@ CREATE TABLE IF NOT EXISTS judgments (
     shown_order TEXT NOT NULL, ranking TEXT, error TEXT, attempts INTEGER NOT NULL,
     PRIMARY KEY (run_id, case_id, rep, judge_id)
 );
+CREATE TABLE IF NOT EXISTS answers (
+    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,
+    ttft_s REAL, latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, tokens_per_s REAL,
+    finish_reason TEXT, error TEXT, cost_usd REAL, retries INTEGER,
+    PRIMARY KEY (run_id, case_id, model_id)
+);
+CREATE TABLE IF NOT EXISTS planted_trials (
+    run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, planted INTEGER NOT NULL,
+    shown_order TEXT NOT NULL, weak_first INTEGER, attempts INTEGER NOT NULL,
+    PRIMARY KEY (run_id, judge_id, case_id, planted, shown_order)
+);
 """
+
+# Columns added after the first release: an older store gains them when opened.
+_ADDED_COLUMNS = {
+    "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL"},
+    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER"},
+    "judgments": {"pair": "TEXT"},
+}
 
 
 def request_key(fingerprint: str, stage: str, messages: list[dict], settings: dict, extra: Any = None) -> str:
@@ -66,6 +89,11 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                for name, sql_type in columns.items():
+                    if name not in have:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
     def close(self) -> None:
         with self._lock:
@@ -75,16 +103,26 @@ class Store:
         with self._lock:
             return self._db.execute(sql, tuple(params))
 
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
     # ------------------------------------------------------------ runs
     def find_resumable(self, plan_hash: str) -> str | None:
         row = self._exec("SELECT run_id FROM runs WHERE plan_hash = ? AND status != 'done' "
                          "ORDER BY started_at DESC LIMIT 1", (plan_hash,)).fetchone()
         return row["run_id"] if row else None
 
-    def start_run(self, run_id: str, suite: str, plan_hash: str, plan: dict) -> None:
-        self._exec("INSERT INTO runs (run_id, suite, plan_hash, status, started_at, plan) VALUES (?, ?, ?, 'running', ?, ?) "
-                   "ON CONFLICT(run_id) DO UPDATE SET status = 'running'",
-                   (run_id, suite, plan_hash, time.time(), json.dumps(plan)))
+    def start_run(self, run_id: str, suite: str, plan_hash: str, plan: dict, spec: dict) -> None:
+        """Record the run (or mark a resumed one running again) with the spec it runs under now."""
+        self._exec("INSERT INTO runs (run_id, suite, plan_hash, status, started_at, plan, spec) "
+                   "VALUES (?, ?, ?, 'running', ?, ?, ?) "
+                   "ON CONFLICT(run_id) DO UPDATE SET status = 'running', spec = excluded.spec",
+                   (run_id, suite, plan_hash, time.time(), json.dumps(plan), json.dumps(spec, ensure_ascii=False)))
+
+    def finish_stages(self, run_id: str, wall_time_s: float) -> None:
+        self._exec("UPDATE runs SET wall_time_s = ?, stages_done_at = ? WHERE run_id = ?",
+                   (wall_time_s, time.time(), run_id))
 
     def set_run_status(self, run_id: str, status: str, report_path: str | None = None) -> None:
         self._exec("UPDATE runs SET status = ?, finished_at = ?, report_path = COALESCE(?, report_path) WHERE run_id = ?",
@@ -92,20 +130,17 @@ class Store:
 
     def run_info(self, run_id: str) -> dict | None:
         row = self._exec("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return dict(row) if row else None
-
-    def list_runs(self) -> list[dict]:
-        return [dict(r) for r in self._exec("SELECT * FROM runs ORDER BY started_at DESC").fetchall()]
+        if row is None:
+            return None
+        info = dict(row)
+        for key in ("plan", "spec"):
+            info[key] = json.loads(info[key]) if info.get(key) else None
+        return info
 
     # ------------------------------------------------------------ generations (the cache)
     def cached(self, key: str) -> Completion | None:
         row = self._exec("SELECT * FROM generations WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
-        return Completion(text=row["text"], ttft_s=row["ttft_s"], latency_s=row["latency_s"],
-                          input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
-                          tokens_per_s=row["tokens_per_s"], finish_reason=row["finish_reason"],
-                          cost_usd=row["cost_usd"], retries=row["retries"] or 0)
+        return None if row is None else _completion(row)
 
     def save_generation(self, key: str, model_id: str, fingerprint: str, stage: str, request: dict,
                         completion: Completion, run_id: str | None = None) -> None:
@@ -127,8 +162,8 @@ class Store:
                    (run_id, stage, key, int(fresh)))
 
     def call_counts(self, run_id: str) -> dict[str, dict[str, int]]:
-        rows = self._exec("SELECT stage, SUM(fresh) AS calls, SUM(1 - fresh) AS cached FROM run_calls "
-                          "WHERE run_id = ? GROUP BY stage", (run_id,)).fetchall()
+        rows = self._rows("SELECT stage, SUM(fresh) AS calls, SUM(1 - fresh) AS cached FROM run_calls "
+                          "WHERE run_id = ? GROUP BY stage", (run_id,))
         return {r["stage"]: {"calls": int(r["calls"] or 0), "cached": int(r["cached"] or 0)} for r in rows}
 
     def failure_count(self, run_id: str, stage: str | None = None) -> int:
@@ -138,14 +173,62 @@ class Store:
             params.append(stage)
         return int(self._exec(sql, params).fetchone()[0])
 
-    # ------------------------------------------------------------ grades and judgments
-    def save_grade(self, run_id: str, case_id: str, model_id: str, criterion_id: str, met: bool | None,
-                   source: str, detail: str) -> None:
-        self._exec("INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, case_id, model_id, criterion_id, None if met is None else int(met), source, detail))
+    # ------------------------------------------------------------ a run's rows
+    def save_answer(self, run_id: str, answer: Answer, key: str) -> None:
+        c = answer.completion
+        self._exec("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, answer.case_id, answer.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
+                    c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries))
 
-    def save_judgment(self, run_id: str, case_id: str, rep: int, judge_id: str, shown_order: list[str],
-                      ranking: list[str] | None, error: str | None, attempts: int) -> None:
-        self._exec("INSERT OR REPLACE INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, case_id, rep, judge_id, json.dumps(shown_order),
-                    json.dumps(ranking) if ranking is not None else None, error, attempts))
+    def save_grades(self, run_id: str, answer: Answer) -> None:
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
+                "points, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, answer.case_id, answer.model_id, r.criterion_id, None if r.met is None else int(r.met),
+                  r.source, r.detail, r.axis, r.points, position) for position, r in enumerate(answer.criteria)])
+
+    def save_judgment(self, run_id: str, j: Judgment) -> None:
+        self._exec("INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
+                   "attempts, pair) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, j.case_id, j.rep, j.judge_id, json.dumps(j.order),
+                    json.dumps(j.ranking) if j.ranking is not None else None, j.error, j.attempts,
+                    json.dumps(list(j.pair)) if j.pair else None))
+
+    def save_trial(self, run_id: str, t: PlantedTrial) -> None:
+        self._exec("INSERT OR REPLACE INTO planted_trials VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, t.judge_id, t.case_id, int(t.planted), json.dumps(t.order),
+                    None if t.weak_first is None else int(t.weak_first), t.attempts))
+
+    def answers(self, run_id: str) -> list[Answer]:
+        """The run's answers with their criterion grades (in rubric order)."""
+        grades: dict[tuple[str, str], list[CriterionResult]] = {}
+        for g in self._rows("SELECT * FROM grades WHERE run_id = ? ORDER BY case_id, model_id, position", (run_id,)):
+            grades.setdefault((g["case_id"], g["model_id"]), []).append(CriterionResult(
+                g["criterion_id"], g["axis"], g["points"], None if g["met"] is None else bool(g["met"]),
+                g["source"], g["detail"] or ""))
+        out = []
+        for row in self._rows("SELECT * FROM answers WHERE run_id = ?", (run_id,)):
+            completion = _completion(row)
+            completion.error = row["error"]
+            out.append(Answer(row["case_id"], row["model_id"], completion,
+                              grades.get((row["case_id"], row["model_id"]), [])))
+        return out
+
+    def judgments(self, run_id: str) -> list[Judgment]:
+        return [Judgment(r["case_id"], r["rep"], json.loads(r["shown_order"]),
+                         json.loads(r["ranking"]) if r["ranking"] else None, r["error"], r["attempts"], r["judge_id"],
+                         tuple(json.loads(r["pair"])) if r["pair"] else None)
+                for r in self._rows("SELECT * FROM judgments WHERE run_id = ?", (run_id,))]
+
+    def trials(self, run_id: str) -> list[PlantedTrial]:
+        return [PlantedTrial(r["judge_id"], r["case_id"], bool(r["planted"]), json.loads(r["shown_order"]),
+                             None if r["weak_first"] is None else bool(r["weak_first"]), r["attempts"])
+                for r in self._rows("SELECT * FROM planted_trials WHERE run_id = ?", (run_id,))]
+
+
+def _completion(row: sqlite3.Row) -> Completion:
+    return Completion(text=row["text"], ttft_s=row["ttft_s"], latency_s=row["latency_s"],
+                      input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
+                      tokens_per_s=row["tokens_per_s"], finish_reason=row["finish_reason"],
+                      cost_usd=row["cost_usd"], retries=row["retries"] or 0)

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from harness.adapters.base import GenerationSettings
-from harness.adapters.gguf import GGUFAdapter, GGUFOptions, cached_file_hash
+from harness.adapters.gguf import GGUFAdapter, GGUFOptions
+from harness.files import cached_file_hash
 from harness.errors import AdapterError, ConfigError
 from harness.judge.prompts import rank_schema
 

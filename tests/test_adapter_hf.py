@@ -8,12 +8,13 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from harness.adapters import base as hash_module
+from harness import files as hash_module
 from harness.adapters._hfcommon import cut_at_stop
 from harness.adapters.base import GenerationSettings
 from harness.adapters.hf import HFAdapter, HFOptions
 from harness.adapters.lora import LoRAAdapter, LoRAOptions
-from harness.adapters.qat import SCHEMES, QATAdapter, QATOptions, read_meta, save_qat_checkpoint
+from harness.adapters.qat import SCHEMES, QATAdapter, QATOptions, read_meta
+from training.qat import save_qat_checkpoint
 from harness.errors import AdapterError, ConfigError
 from harness.registry import adapter_class
 from tests.conftest_models import lora_adapter, qat_checkpoint, torch_threads_option, smollm2_hf  # noqa: F401

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from harness.judge import blind, prompts
-from harness.judge.judge import ask, parse_met, parse_ranking
+from harness.executor import with_retries as ask
+from harness.judge.parsing import parse_met, parse_ranking
 from harness.adapters.base import Completion
 
 

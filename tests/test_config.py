@@ -8,7 +8,9 @@ import textwrap
 import pytest
 
 from harness.cli import main
-from harness.config import load_cases, load_models, load_rubric, load_suite
+from harness.cases import load_cases
+from harness.config import load_models, load_suite
+from harness.rubric import load_rubric
 from harness.errors import ConfigError
 
 

@@ -220,7 +220,7 @@ def test_anthropic_retries_overload_rate_limit_stalled_and_dropped_streams(key):
 # ---------------------------------------------------------------- a whole suite through the faulty server
 
 def test_a_suite_run_through_faults_completes_every_case(tmp_path, monkeypatch, key):
-    from harness.runner import run_suite
+    from tests.helpers.runs import run_suite
     from tests.conftest import write_project
 
     fake = FakeOpenAI(key=key, plan=plan_by_number, slow_s=1.5, retry_headers=FAST_RETRY)

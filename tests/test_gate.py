@@ -12,9 +12,35 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.cli import add_gate_arguments
+from harness.cli import cmd_gate as gate_command
 from harness.errors import ConfigError
-from harness.gate import (add_gate_arguments, apply_gates, evaluate_gates, exit_code, gate_command,
-                          gates_markdown, parse_gates, resolve_run, write_junit)
+from harness.gates import evaluate as gate_evaluation
+from harness.gates import output as gate_output
+from harness.gates.spec import parse_gates
+from harness.lookup import resolve_results_path as resolve_run
+from harness.results.model import GateVerdict, Results
+
+
+# The assertions read verdicts as the dicts results.json holds.
+def evaluate_gates(results: dict, gates) -> list[dict]:
+    return [v.model_dump() for v in gate_evaluation.evaluate_gates(Results.model_validate(results), gates)]
+
+
+def _typed(verdicts: list[dict]) -> list[GateVerdict]:
+    return [GateVerdict.model_validate(v) for v in verdicts]
+
+
+def exit_code(verdicts: list[dict]) -> int:
+    return gate_evaluation.exit_code(_typed(verdicts))
+
+
+def gates_markdown(verdicts: list[dict]) -> str:
+    return gate_output.gates_markdown(_typed(verdicts))
+
+
+def write_junit(verdicts: list[dict], path) -> None:
+    gate_output.write_junit(_typed(verdicts), path)
 
 
 def make_results(**overrides) -> dict:
@@ -316,6 +342,8 @@ def _write_run(tmp_path: Path, results: dict, gates: list | None) -> Path:
     suite.write_text(yaml.safe_dump({"name": "sbar-intake", "version": 1, "cases": "x.jsonl", "models": ["cand"],
                                      **({"gates": gates} if gates is not None else {})}))
     results["suite"]["path"] = str(suite)
+    # The run records its gates at run time; `bench gate` reads those, never the suite file.
+    results["spec"] = {"gates": [g.model_dump() for g in parse_gates(gates or [], str(suite))]}
     run_dir = tmp_path / "reports" / "sbar-intake" / results["run_id"]
     run_dir.mkdir(parents=True)
     (run_dir / "results.json").write_text(json.dumps(results))
@@ -365,13 +393,16 @@ def test_gate_command_finds_a_run_id_and_rejects_bad_input(tmp_path):
         gate_command(_args(str(run_dir), "--gate", "beats:cand:base"))
 
 
-def test_apply_gates_records_the_verdicts_in_the_dict(tmp_path, monkeypatch):
+def test_evaluating_and_printing_gates_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     results = make_results()
     before = copy.deepcopy(results)
     out = io.StringIO()
-    assert apply_gates(results, cli_specs=["budget:latency_p95_s:base:2"], out=out) == 1
-    assert [g["verdict"] for g in results.pop("gates")] == ["fail"]
+    verdicts = gate_evaluation.evaluate_gates(Results.model_validate(results),
+                                              parse_gates(["budget:latency_p95_s:base:2"], "--gate"))
+    gate_output.report_verdicts(verdicts, suite_name="sbar-intake", run_id="r", out=out)
+    assert gate_evaluation.exit_code(verdicts) == 1
+    assert [g.verdict for g in verdicts] == ["fail"]
     assert results == before
     assert "0 of 1 gates passed" in out.getvalue()
-    assert list(tmp_path.iterdir()) == []  # no results_path: nothing written
+    assert list(tmp_path.iterdir()) == []  # no junit, no summary: nothing written

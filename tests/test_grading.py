@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import Check, Criterion
-from harness.grading import CriterionResult, applicable_criteria, case_score, run_check
+from harness.grading import applicable_criteria, case_score, run_check
+from harness.records import CriterionResult
+from harness.rubric import Check, Criterion
 
 SBAR = """**Situation:** cough for 3 weeks.
 Background - smoker, 40 pack-years.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_healthbench
-from harness.runner import run_suite
+from harness.cases import load_healthbench
+from tests.helpers.runs import run_suite
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "suites" / "healthbench-sample.jsonl"

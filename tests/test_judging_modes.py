@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.runner import run_suite
+from tests.helpers.runs import run_suite
 from tests.conftest import write_project
 
 THIRD = ('  mid:\n    kind: mock\n    family: alpha\n'

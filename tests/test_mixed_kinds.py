@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from harness.runner import run_suite
+from tests.helpers.runs import run_suite
 from tests.conftest import write_project
 from tests.conftest_models import lora_adapter, llama_server, qat_checkpoint, smollm2_hf, threads_for_tests  # noqa: F401
 from tests.helpers.fake_anthropic import FakeAnthropic

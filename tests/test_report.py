@@ -15,9 +15,9 @@ import pytest
 from harness.errors import ConfigError
 from harness.report import render_markdown, write_report, write_runs_index
 from harness.report import formatting as fmt
-from harness.report.jsonsafe import json_safe
+from harness.files import atomic_write_text
 from harness.report.view import ranked_models, win_matrix
-from harness.report.writers import atomic_write_text
+from harness.results.model import ModelResult, PairwiseRow
 
 MALICIOUS = "<script>alert(1)</script> and a link https://evil.example/x"
 URL_IN_PROMPT = "My doctor sent me http://clinic.example/leaflet, is it right?"
@@ -187,19 +187,35 @@ def test_results_json_round_trips_with_null_for_nan(report_dir: Path):
     loaded = json.loads(text)
     assert loaded["models"][0]["axes"]["safety"]["score"] is None
     assert loaded["significance"][1]["diff"] is None
-    assert loaded == json_safe(full_results())
+    assert_contains(loaded, nan_to_null(full_results()))
     # The input was not modified in place.
     assert math.isnan(full_results()["significance"][1]["diff"])
     assert text.startswith("{\n  ")
 
 
-def test_json_safe_handles_infinities_tuples_and_numpy():
-    numpy = pytest.importorskip("numpy")
-    value = {"a": float("inf"), "b": (1, float("-inf")), "c": numpy.float64("nan"), "d": numpy.int64(3),
-             "e": numpy.array([0.5, numpy.nan]), 4: "key"}
-    assert json_safe(value) == {"a": None, "b": [1, None], "c": None, "d": 3, "e": [0.5, None], "4": "key"}
-    with pytest.raises(TypeError, match="results.x"):
-        json_safe({"x": object()})
+def nan_to_null(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: nan_to_null(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [nan_to_null(item) for item in value]
+    return value
+
+
+def assert_contains(actual, expected, where="results"):
+    """Every field of `expected` is in `actual` with the same value (results.json also holds the fields the
+    input left out, as null or their defaults)."""
+    if isinstance(expected, dict):
+        for key, item in expected.items():
+            assert key in actual, f"{where}.{key} is missing"
+            assert_contains(actual[key], item, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert len(actual) == len(expected), where
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_contains(a, e, f"{where}[{i}]")
+    else:
+        assert actual == expected, where
 
 
 def test_incomplete_results_are_a_config_error(tmp_path: Path):
@@ -232,7 +248,7 @@ def test_atomic_write_leaves_no_temporary_file_when_the_rename_fails(tmp_path: P
     def refuse(source, destination):
         raise OSError("disk full")
 
-    monkeypatch.setattr("harness.report.writers.os.replace", refuse)
+    monkeypatch.setattr("harness.files.os.replace", refuse)
     with pytest.raises(OSError):
         atomic_write_text(target, "new")
     assert target.read_text(encoding="utf-8") == "old"
@@ -430,14 +446,14 @@ def test_formatting_shows_missing_figures_as_a_dash():
 def test_ranking_shares_ranks_on_ties_and_puts_missing_scores_last():
     models = [{"id": "a", "score": 0.5}, {"id": "b", "score": None}, {"id": "c", "score": 0.7},
               {"id": "d", "score": 0.5}]
-    ranked = ranked_models(models)
-    assert [(m["id"], m["rank"]) for m in ranked] == [("c", 1), ("a", 2), ("d", 2), ("b", None)]
+    ranked = ranked_models([ModelResult.model_validate(m) for m in models])
+    assert [(m.id, rank) for m, rank in ranked] == [("c", 1), ("a", 2), ("d", 2), ("b", None)]
 
 
 def test_win_matrix_mirrors_each_pair():
     pairwise = [{"a": "x", "b": "y", "wins": 6, "losses": 2, "ties": 2, "win_rate": 0.7, "ci": [0.6, 0.8],
                  "p_adjusted": 0.01}]
-    rows = win_matrix(["y", "x", "z"], pairwise)
+    rows = win_matrix(["y", "x", "z"], [PairwiseRow.model_validate(row) for row in pairwise])
     by = {(row["model"], cell["column"]): cell["pair"] for row in rows for cell in row["cells"]}
     assert by[("x", "y")]["win_rate"] == 0.7 and by[("x", "y")]["significant"]
     mirrored = by[("y", "x")]

@@ -8,7 +8,7 @@ import pytest
 
 from harness.adapters import mock
 from harness.cli import main
-from harness.runner import run_suite
+from tests.helpers.runs import run_suite
 from tests.conftest import write_project
 
 

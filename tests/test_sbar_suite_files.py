@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import Criterion, LoadedSuite, Rubric, load_rubric, load_suite
+from harness.config import LoadedSuite, load_suite
 from harness.grading import applicable_criteria, run_check
+from harness.rubric import Criterion, Rubric, load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 AXES = {"accuracy", "safety", "conciseness", "structure"}

@@ -3,9 +3,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import permutation_test
 
-from harness.stats import holm, paired_bootstrap, pairwise_significance, sign_flip_permutation, sign_test
+from harness.stats import holm, paired_bootstrap, pairwise_significance, sign_test
 
 
 def test_sign_test_by_hand():
@@ -62,29 +61,6 @@ def test_paired_bootstrap_drops_missing_pairs_and_rejects_misaligned_input():
     assert diff == 1.0 and math.isnan(low) and math.isnan(high) and math.isnan(p)
     with pytest.raises(ValueError):
         paired_bootstrap([1, 2], [1, 2, 3])
-
-
-def test_sign_flip_permutation_by_hand():
-    # differences 1, 2, 3: the 8 sign patterns give sums 6, 4, 2, 0, 0, -2, -4, -6; |sum| >= 6 twice
-    assert sign_flip_permutation([1, 2, 3], [0, 0, 0]) == pytest.approx(2 / 8)
-    assert sign_flip_permutation([1, 2], [1, 2]) == pytest.approx(1.0)
-
-
-def test_sign_flip_permutation_matches_scipy_exactly():
-    rng = np.random.default_rng(3)
-    x, y = rng.normal(0.3, 1, 10), rng.normal(0, 1, 10)
-    expected = permutation_test((x, y), lambda a, b: np.mean(a - b), permutation_type="samples",
-                                n_resamples=np.inf, alternative="two-sided").pvalue
-    assert sign_flip_permutation(x, y, n_perm=2000) == pytest.approx(expected)
-
-
-def test_sign_flip_monte_carlo_is_close_to_exact():
-    rng = np.random.default_rng(4)
-    x, y = rng.normal(0.4, 1, 14), rng.normal(0, 1, 14)
-    exact = sign_flip_permutation(x, y, n_perm=2 ** 14)
-    monte_carlo = sign_flip_permutation(x, y, n_perm=4000, seed=1)
-    assert monte_carlo == pytest.approx(exact, abs=0.03)
-    assert monte_carlo != exact  # it did take the Monte Carlo path
 
 
 def scores_frame(rows):

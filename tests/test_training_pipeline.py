@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import pipeline as pl
+from training import pipeline as pl
 from harness.config import load_suite
 from harness.errors import ConfigError
 
@@ -120,7 +120,11 @@ class StandIns:
         write_models_entries(Path(pipeline.config.models_out), entries)
         return {"files": files}
 
-    def evaluate(self, pipeline, label, model_ids, sizes):
+    def evaluate(self, pipeline, label, model_ids, gates):
+        """What run_suite returns: the results, with the verdicts of the gates the run recorded."""
+        from harness.gates.evaluate import evaluate_gates
+        from harness.results.model import Results
+
         self.evaluated.append(model_ids)
         if label == "sft vs base":
             results = results_for(model_ids, {("sft-f16", "base-f16"): self.sft_low})
@@ -128,7 +132,9 @@ class StandIns:
             results = results_for(model_ids, {("sbar-f16", "sft-f16"): self.ladder_lows["f16"],
                                               ("sbar-q8_0", "sbar-f16"): self.ladder_lows["q8_0"],
                                               ("sbar-q4_k_m", "sbar-f16"): self.ladder_lows["q4_k_m"]})
-        return results, self.tmp / "reports" / label / "index.html"
+        results = Results.model_validate(results)
+        results.gates = evaluate_gates(results, gates)
+        return results
 
 
 def run(tmp_path, monkeypatch, keep_going=False, **lows) -> tuple[int, StandIns, str]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
-import os
 import sys
 import time
 import typing
@@ -21,7 +19,8 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from harness.errors import BenchError, ConfigError
+from harness.errors import BenchError, ConfigError, from_validation
+from harness.files import atomic_write_text, stable_hash
 
 SEVEN_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -59,15 +58,14 @@ def build_config(config_cls: type, values: dict[str, Any], *, source: str = "con
     try:
         return TypeAdapter(config_cls).validate_python(values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or None
-        where = "command line" if key and key.split(".")[0] in from_cli else source
-        line = None if where == "command line" else (lines or {}).get(tuple(err["loc"][:1]))
-        raise ConfigError(err["msg"], path=where, line=line, key=key) from None
+        loc = exc.errors()[0]["loc"]
+        if loc and str(loc[0]) in from_cli:
+            raise from_validation(exc, "command line") from None
+        raise from_validation(exc, source, lines=lines or {}) from None
 
 
 def _read_yaml_config(path: Path, config_cls: type) -> tuple[dict, dict]:
-    from harness.config import load_yaml
+    from harness.yamlfile import load_yaml
 
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
@@ -121,32 +119,10 @@ def write_models_entries(path: Path, entries: dict[str, dict[str, Any]]) -> Path
                 raise ConfigError("expected 'version: 1' and a 'models' mapping; not overwriting", path=str(path))
             data = loaded
     data["models"].update(entries)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def portable_path(path: Path | str) -> str:
-    """A path for models.yaml: relative to the working directory when under it, so the file can move with
-    the checkout; absolute otherwise."""
-    resolved = Path(path).resolve()
-    try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(resolved)
+    return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
 # ---------------------------------------------------------------- hashes and files
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def hf_fingerprint(directory: Path | str) -> str:
     """The fingerprint the `hf` kind gives this checkpoint folder (config, weights, tokenizer), so a manifest
@@ -157,15 +133,11 @@ def hf_fingerprint(directory: Path | str) -> str:
 
 
 def data_hash(examples: list[Any]) -> str:
-    return "sha256:" + hashlib.sha256(json.dumps(examples, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return "sha256:" + stable_hash(examples)
 
 
 def write_json(path: Path, data: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def read_chat_jsonl(path: Path) -> list[list[dict[str, str]]]:
@@ -188,10 +160,12 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run_main(main, argv: list[str] | None = None) -> int:
-    """Run a recipe's main: a BenchError becomes a one-line message and its exit code."""
+def recipe_main(config_cls: type, run, description: str, argv: list[str] | None = None) -> int:
+    """A recipe's command line: its config from --config and flags, then `run(config)`; a BenchError becomes a
+    one-line message and its exit code."""
     try:
-        return main(argv) or 0
+        run(parse_config(config_cls, argv, description=description))
+        return 0
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

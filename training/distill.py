@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from training.common import config_dict, log, parse_config, run_main, write_json
+from harness.files import atomic_write_text
+from training.common import config_dict, log, recipe_main, write_json
 from training.sbar import (ANSWER_SCHEMA, DEFAULT_SYSTEM_PROMPT, InvalidAnswer, TeacherAnswer, retry_prompt,
                            rewrite_prompt, training_example, validate_answer)
 
@@ -96,7 +96,7 @@ def _timestamp_key(value: Any, path: Path, lineno: int) -> float:
 def read_conversations(path: Path) -> list[Conversation]:
     """Rows grouped by conversation, ordered by time within it (file order breaks ties), conversations in
     the order of their first message; consecutive turns of one speaker are joined."""
-    from harness.config import read_jsonl
+    from harness.yamlfile import read_jsonl
 
     rows: dict[str, list[tuple[float, int, str, str]]] = {}
     for lineno, row in read_jsonl(Path(path), "file"):
@@ -149,16 +149,13 @@ def drop_repeated(conversations: list[Conversation]) -> tuple[list[Conversation]
 
 def build_teacher(models_path: Path, teacher_id: str):
     from harness.config import load_models
-    from harness.registry import adapter_class
+    from harness.registry import create_adapter
 
     models = load_models(Path(models_path))
     if teacher_id not in models:
         raise ConfigError(f"teacher '{teacher_id}' is not in {models_path} (known: {', '.join(sorted(models))})",
                           key="teacher")
-    entry = models[teacher_id]
-    cls = adapter_class(entry.kind)
-    return cls(entry.id, cls.Options.model_validate(entry.options), prices=entry.prices,
-               max_concurrency=entry.max_concurrency, family=entry.family)
+    return create_adapter(models[teacher_id])
 
 
 def rewrite(teacher, conversation: Conversation, config: DistillConfig) -> Outcome:
@@ -222,12 +219,7 @@ def distill(config: DistillConfig, teacher=None) -> dict[str, Any]:
         examples.append(training_example(outcome.answer, config.system_prompt))
 
     output = Path(config.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for example in examples:
-            handle.write(json.dumps(example, ensure_ascii=False) + "\n")
-    os.replace(tmp, output)
+    atomic_write_text(output, "".join(json.dumps(example, ensure_ascii=False) + "\n" for example in examples))
 
     def count(status: str) -> int:
         return sum(o.status == status for o in outcomes)
@@ -252,10 +244,8 @@ def distill(config: DistillConfig, teacher=None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(DistillConfig, argv, description=__doc__)
-    distill(config)
-    return 0
+    return recipe_main(DistillConfig, distill, __doc__, argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+    raise SystemExit(main())

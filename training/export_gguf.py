@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, MissingDependency, RunFailed
-from training.common import (config_dict, hf_fingerprint, log, parse_config, portable_path, run_main, sha256_file,
-                             write_json, write_models_entries)
+from harness.files import portable_path, sha256_file
+from training.common import config_dict, hf_fingerprint, log, recipe_main, write_json, write_models_entries
 
 LEVELS = {  # ladder name -> llama.cpp file type constant
     "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
@@ -157,10 +157,8 @@ def run_export(config: ExportConfig) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(ExportConfig, argv, description=__doc__)
-    run_export(config)
-    return 0
+    return recipe_main(ExportConfig, run_export, __doc__, argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+    raise SystemExit(main())

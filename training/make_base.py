@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.common import (config_dict, hf_fingerprint, log, parse_config, portable_path, run_main,
-                             sha256_file, write_json, write_models_entries)
+from harness.files import portable_path, sha256_file
+from training.common import config_dict, hf_fingerprint, log, recipe_main, write_json, write_models_entries
 
 
 @dataclass
@@ -74,13 +74,15 @@ def make_base(config: BaseConfig) -> Path:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    config = parse_config(BaseConfig, argv, description=__doc__)
+def make_base_and_entry(config: BaseConfig) -> None:
     out = make_base(config)
     write_models_entries(Path(config.models_out), {config.model_id: {"kind": "hf", "path": portable_path(out)}})
     log(f"models.yaml entry '{config.model_id}' written to {config.models_out}")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return recipe_main(BaseConfig, make_base_and_entry, __doc__, argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+    raise SystemExit(main())

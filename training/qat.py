@@ -20,14 +20,18 @@ Schemes (both convert and train on CPU with torchao 0.18; its Int4WeightOnlyConf
 from __future__ import annotations
 
 import copy
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from training.common import (config_dict, data_hash, hf_fingerprint, log, package_versions, parse_config,
-                             portable_path, run_main, write_json, write_models_entries)
+from harness.adapters.qat import (DEFAULT_SCHEME, FORMAT, FORMAT_VERSION, META_FILE, SCHEMES, SKIPPED_MODULES,
+                                  WEIGHTS_FILE)
+from harness.errors import ConfigError, MissingDependency
+from harness.files import portable_path
+from training.common import (config_dict, data_hash, hf_fingerprint, log, package_versions, recipe_main,
+                             write_json, write_models_entries)
 
 
 @dataclass
@@ -58,6 +62,83 @@ class QATConfig:
     models_out: str = "training/out/models.yaml"
 
 
+# ---------------------------------------------------------------- writing the `qat` kind's checkpoint format
+
+def base_config(scheme: str, group_size: int = 32):
+    """The torchao quantization config a scheme name stands for."""
+    import torch
+
+    try:
+        from torchao.quantization import (Int8DynamicActivationIntxWeightConfig, IntxWeightOnlyConfig,
+                                          PerGroup)
+    except ImportError:
+        raise MissingDependency("torchao", extra="hf", purpose="QAT checkpoints") from None
+    if scheme == "int4-weight-only":
+        return IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=PerGroup(group_size))
+    if scheme == "int8-dynamic-act-int4-weight":
+        return Int8DynamicActivationIntxWeightConfig(weight_dtype=torch.int4, weight_granularity=PerGroup(group_size))
+    raise ConfigError(f"unknown QAT scheme '{scheme}' (known: {', '.join(SCHEMES)})")
+
+
+def quantizable(module, fqn: str) -> bool:
+    import torch
+
+    return isinstance(module, torch.nn.Linear) and fqn.split(".")[-1] not in SKIPPED_MODULES
+
+
+def prepare_qat(model, scheme: str = DEFAULT_SCHEME, group_size: int = 32):
+    """Insert fake quantization into the linear layers: train after this."""
+    from torchao.quantization import quantize_
+    from torchao.quantization.qat import QATConfig
+
+    quantize_(model, QATConfig(base_config(scheme, group_size), step="prepare"), filter_fn=quantizable)
+    return model
+
+
+def convert_qat(model, scheme: str = DEFAULT_SCHEME, group_size: int = 32):
+    """Replace the fake-quantized layers by really quantized ones: save after this."""
+    from torchao.quantization import quantize_
+    from torchao.quantization.qat import QATConfig
+
+    quantize_(model, QATConfig(base_config(scheme, group_size), step="convert"), filter_fn=quantizable)
+    return model
+
+
+def save_qat_checkpoint(model, tokenizer, out_dir, config_name: str, group_size: int = 32) -> Path:
+    """Write a converted QAT model in the format above; returns the folder. `config_name` is the scheme."""
+    import torch
+    import torchao
+
+    if config_name not in SCHEMES:
+        raise ConfigError(f"unknown QAT scheme '{config_name}' (known: {', '.join(SCHEMES)})")
+    if not _has_quantized_weights(model):
+        raise ValueError("the model holds no quantized weights: call convert_qat (QATConfig step='convert') "
+                         "before saving")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.save_pretrained(out)
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    torch.save(model.state_dict(), out / WEIGHTS_FILE)
+    meta = {"format": FORMAT, "version": FORMAT_VERSION, "scheme": config_name, "group_size": group_size,
+            "dtype": str(model.get_input_embeddings().weight.dtype).removeprefix("torch."),
+            "skip": list(SKIPPED_MODULES), "torch": torch.__version__.split("+")[0],
+            "torchao": torchao.__version__}
+    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return out
+
+
+def _has_quantized_weights(model) -> bool:
+    from torchao.utils import TorchAOBaseTensor
+
+    return any(isinstance(p, TorchAOBaseTensor) for p in model.state_dict().values())
+
+
+
 def float_copy(model):
     """A copy with the fake quantizers taken out: plain linear layers holding the QAT-trained weights."""
     from torchao.quantization import quantize_
@@ -72,7 +153,6 @@ def float_copy(model):
 
 def run_qat(config: QATConfig) -> dict[str, Any]:
     from harness.adapters._hfcommon import load_causal_lm, load_tokenizer
-    from harness.adapters.qat import SCHEMES, convert_qat, prepare_qat, save_qat_checkpoint
     from training.chat_data import mean_answer_loss, split_held_out, tokenize_all
     from training.sft import SFTConfig, load_examples
     from training.trainer import auto_mixed_precision, logged_losses, train, write_loss_curve
@@ -153,10 +233,8 @@ def run_qat(config: QATConfig) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(QATConfig, argv, description=__doc__)
-    run_qat(config)
-    return 0
+    return recipe_main(QATConfig, run_qat, __doc__, argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+    raise SystemExit(main())

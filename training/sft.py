@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, MissingDependency
-from training.common import (SEVEN_PROJECTIONS, config_dict, hf_fingerprint, data_hash, log,
-                             package_versions, parse_config, portable_path, read_chat_jsonl, run_main, write_json,
-                             write_models_entries)
+from harness.files import portable_path
+from training.common import (SEVEN_PROJECTIONS, config_dict, data_hash, hf_fingerprint, log, package_versions,
+                             read_chat_jsonl, recipe_main, write_json, write_models_entries)
 
 
 @dataclass
@@ -224,10 +224,8 @@ def _fingerprint(base: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(SFTConfig, argv, description=__doc__)
-    run_sft(config)
-    return 0
+    return recipe_main(SFTConfig, run_sft, __doc__, argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_main(main))
+    raise SystemExit(main())

@@ -3,11 +3,12 @@ per adapter, the key-free fingerprint, and `generate` as bounded retries around 
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from typing import Any
 
-from ..errors import AdapterError, MissingDependency
+from ..errors import AdapterError
 from ._retry import (Backoff, TransientError, api_key_from_env, call_with_retries, is_retryable_status, one_line,
                      parse_retry_after, public_endpoint, redact)
 from .base import Adapter, Completion, GenerationSettings, Message
@@ -35,10 +36,7 @@ class ApiAdapter(Adapter):
         # and a run answered entirely from the cache never needs a key.
         with self._client_lock:
             if self._client is None:
-                try:
-                    module = __import__(self.sdk)
-                except ImportError:
-                    raise MissingDependency(self.sdk, extra="api", purpose=f"the '{self.provider}' model kind") from None
+                module = importlib.import_module(self.sdk)
                 key = api_key_from_env(self.options.api_key_env, self.options.base_url)
                 # Retries are ours (bounded, counted, the same for every kind): the SDK's are off.
                 self._client = self._make_client(module, key)

@@ -20,7 +20,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..errors import AdapterError, ConfigError, MissingDependency
-from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, stable_hash
+from ..files import cached_file_hash, stable_hash
+from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
 
 # Files whose bytes decide what a checkpoint answers: weights, config, tokenizer and chat template.
 # Training leftovers (optimizer state, trainer logs, README) are left out so they do not change the name.
@@ -57,7 +58,6 @@ def matching_files(folder: Path, patterns: list[str]) -> list[Path]:
 
 def folder_hashes(folder: Path, patterns: list[str]) -> dict[str, str]:
     """{file name: sha256} for the files in `folder` that match; hashes are cached by (path, size, mtime)."""
-    from .base import cached_file_hash
 
     return {p.name: cached_file_hash(p) for p in matching_files(folder, patterns)}
 
@@ -69,7 +69,10 @@ def checkpoint_hashes(folder: Path, key: str, weight_patterns: list[str] = WEIGH
     return hashes
 
 
-def fingerprint_of(kind: str, parts: dict[str, Any]) -> str:
+def fingerprint_of(kind: str, parts: dict[str, Any], chat_template: str | None = None) -> str:
+    """`kind:sha256:<hash of what answers>`; a chat template given in models.yaml changes the answers too."""
+    if chat_template:
+        parts = {**parts, "chat_template": chat_template}
     return f"{kind}:sha256:{stable_hash(parts)}"
 
 

@@ -8,15 +8,10 @@ the end of the stream, and `tokens_per_s` is the decode rate after the first tok
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -68,9 +63,6 @@ class Completion:
     def ok(self) -> bool:
         return self.error is None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def failed(cls, error: str, latency_s: float = 0.0, retries: int = 0) -> "Completion":
         # Text is never invented on failure: it stays empty and the error is recorded.
@@ -95,11 +87,6 @@ class StreamClock:
             if self.first is None:
                 self.first = time.perf_counter()
             self.pieces.append(text)
-
-    def consume(self, chunks: Iterable[str | None]) -> "StreamClock":
-        for chunk in chunks:
-            self.piece(chunk)
-        return self
 
     def finish(self, *, input_tokens: int | None, output_tokens: int | None, finish_reason: str | None,
                prices: "Prices | None" = None, retries: int = 0) -> Completion:
@@ -126,45 +113,6 @@ def decode_rate(output_tokens: int | None, ttft_s: float | None, latency_s: floa
     if output_tokens <= 1 or decode_time <= 0:
         return None
     return (output_tokens - 1) / decode_time
-
-
-def sha256_file(path: str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-_HASH_CACHE = Path(os.environ.get("BENCH_HASH_CACHE", Path.home() / ".cache" / "bench" / "file-hashes.json"))
-_HASH_LOCK = threading.Lock()
-
-
-def cached_file_hash(path: Path) -> str:
-    """sha256 of a weights file, remembered by (path, size, mtime) so a second start does not rehash."""
-    stat = path.stat()
-    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    with _HASH_LOCK:
-        try:
-            cache = json.loads(_HASH_CACHE.read_text())
-        except (OSError, ValueError):
-            cache = {}
-        if key in cache:
-            return cache[key]
-        digest = sha256_file(str(path))
-        cache[key] = digest
-        try:
-            _HASH_CACHE.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _HASH_CACHE.with_suffix(".tmp")
-            tmp.write_text(json.dumps(cache, indent=0))
-            tmp.replace(_HASH_CACHE)
-        except OSError:
-            pass  # a read-only home only costs a rehash next time
-        return digest
-
-
-def stable_hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 class Adapter(ABC):
@@ -197,6 +145,10 @@ class Adapter(ABC):
                  json_schema: dict[str, Any] | None = None) -> Completion:
         """Answer one chat. Errors are returned as `Completion.failed(...)`, except `AdapterError`
         for problems no retry can fix (missing key, missing package), which is raised."""
+
+    def size_mib(self) -> float | None:
+        """The size of what answers, in MiB, where the kind knows it (a weights file); None otherwise."""
+        return None
 
     def close(self) -> None:  # pragma: no cover - trivial default
         pass

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AdapterError, ConfigError, MissingDependency
-from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, cached_file_hash
+from ..files import cached_file_hash
+from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
 
 
 class GGUFOptions(StrictOptions):
@@ -87,12 +88,13 @@ class GGUFAdapter(Adapter):
                         if v)
         return f"gguf:sha256:{cached_file_hash(self.path)}{extra}"
 
+    def size_mib(self) -> float | None:
+        return round(self.path.stat().st_size / 2**20, 2)
+
     def _load(self):
         if self._llm is None:
-            try:
-                import llama_cpp
-            except ImportError:
-                raise MissingDependency("llama-cpp-python", purpose="GGUF models") from None
+            import llama_cpp
+
             opts: GGUFOptions = self.options
             self._llm = llama_cpp.Llama(
                 model_path=str(self.path), n_ctx=opts.n_ctx, n_batch=opts.n_batch,

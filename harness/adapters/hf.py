@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import ConfigError
 from ._hfcommon import (DTYPES, LocalModelOptions, LocalTransformersAdapter, checkpoint_hashes,
                         fingerprint_of, load_causal_lm, load_tokenizer, require_dir)
-from .base import cached_file_hash
+from ..files import cached_file_hash
 
 
 class HFOptions(LocalModelOptions):
@@ -44,9 +44,7 @@ class HFAdapter(LocalTransformersAdapter):
         else:
             files = checkpoint_hashes(folder, "path")
         parts: dict[str, Any] = {"files": files, "dtype": opts.dtype}
-        if opts.chat_template:
-            parts["chat_template"] = opts.chat_template
-        return fingerprint_of("hf", parts)
+        return fingerprint_of("hf", parts, opts.chat_template)
 
     def _load(self, device: str):
         opts: HFOptions = self.options

@@ -14,7 +14,7 @@ adapter computes the same function as an unmerged one.
 
 from __future__ import annotations
 
-from ..errors import AdapterError, MissingDependency
+from ..errors import AdapterError
 from ._hfcommon import (ADAPTER_FILES, DTYPES, TOKENIZER_FILES, LocalModelOptions, LocalTransformersAdapter,
                         checkpoint_hashes, fingerprint_of, folder_hashes, load_causal_lm, load_tokenizer,
                         matching_files, require_dir)
@@ -38,18 +38,13 @@ class LoRAAdapter(LocalTransformersAdapter):
         if "adapter_config.json" not in adapter:
             raise AdapterError(f"{adapter_dir} is not a peft adapter folder (no adapter_config.json)")
         parts = {"base": base, "adapter": adapter, "dtype": opts.dtype}
-        if opts.chat_template:
-            parts["chat_template"] = opts.chat_template
-        return fingerprint_of("lora", parts)
+        return fingerprint_of("lora", parts, opts.chat_template)
 
     def _load(self, device: str):
         opts: LoRAOptions = self.options
         base_dir = require_dir(opts.base, "base")
         adapter_dir = require_dir(opts.adapter, "adapter")
-        try:
-            from peft import PeftModel
-        except ImportError:
-            raise MissingDependency("peft", extra="hf", purpose="the 'lora' model kind") from None
+        from peft import PeftModel
         has_own_tokenizer = bool(matching_files(adapter_dir, ["tokenizer.json", "tokenizer_config.json"]))
         tokenizer = load_tokenizer(adapter_dir if has_own_tokenizer else base_dir)
         model = load_causal_lm(base_dir, dtype=opts.dtype, device=device)

@@ -13,7 +13,8 @@ import zlib
 from collections import Counter
 from typing import Any, Literal
 
-from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock, stable_hash
+from ..files import stable_hash
+from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
 
 # Calls per model id in this process; tests use it to prove the cache spares the model.
 CALLS: Counter[str] = Counter()

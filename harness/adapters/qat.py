@@ -1,7 +1,7 @@
 """`qat` kind: a checkpoint from a torchao quantization-aware-training run, loaded and answered on CPU.
 
-The training recipe prepares the model with `prepare_qat`, trains it, calls `convert_qat`, and writes the
-result with `save_qat_checkpoint`; this module also loads it, so both sides agree on one format:
+The QAT recipe (training/qat.py) prepares, trains, converts and writes the model; this module defines the
+checkpoint format it writes and loads it (the only part of QAT that answering needs):
 
     <out_dir>/
       qat.json                 {"format": "bench-qat", "version": 1, "scheme": "int8-dynamic-act-int4-weight",
@@ -33,7 +33,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import AdapterError, ConfigError, MissingDependency
+from ..errors import AdapterError, ConfigError
 from ._hfcommon import (CONFIG_FILES, TOKENIZER_FILES, LocalModelOptions, LocalTransformersAdapter,
                         fingerprint_of, folder_hashes, import_transformers, load_tokenizer, require_dir,
                         torch_dtype)
@@ -45,82 +45,6 @@ META_FILE = "qat.json"
 SCHEMES = ("int4-weight-only", "int8-dynamic-act-int4-weight")
 DEFAULT_SCHEME = "int8-dynamic-act-int4-weight"
 SKIPPED_MODULES = ("lm_head",)
-
-
-# ---------------------------------------------------------------- the training side
-
-def base_config(scheme: str, group_size: int = 32):
-    """The torchao quantization config a scheme name stands for."""
-    import torch
-
-    try:
-        from torchao.quantization import (Int8DynamicActivationIntxWeightConfig, IntxWeightOnlyConfig,
-                                          PerGroup)
-    except ImportError:
-        raise MissingDependency("torchao", extra="hf", purpose="QAT checkpoints") from None
-    if scheme == "int4-weight-only":
-        return IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=PerGroup(group_size))
-    if scheme == "int8-dynamic-act-int4-weight":
-        return Int8DynamicActivationIntxWeightConfig(weight_dtype=torch.int4, weight_granularity=PerGroup(group_size))
-    raise ConfigError(f"unknown QAT scheme '{scheme}' (known: {', '.join(SCHEMES)})")
-
-
-def quantizable(module, fqn: str) -> bool:
-    import torch
-
-    return isinstance(module, torch.nn.Linear) and fqn.split(".")[-1] not in SKIPPED_MODULES
-
-
-def prepare_qat(model, scheme: str = DEFAULT_SCHEME, group_size: int = 32):
-    """Insert fake quantization into the linear layers: train after this."""
-    from torchao.quantization import quantize_
-    from torchao.quantization.qat import QATConfig
-
-    quantize_(model, QATConfig(base_config(scheme, group_size), step="prepare"), filter_fn=quantizable)
-    return model
-
-
-def convert_qat(model, scheme: str = DEFAULT_SCHEME, group_size: int = 32):
-    """Replace the fake-quantized layers by really quantized ones: save after this."""
-    from torchao.quantization import quantize_
-    from torchao.quantization.qat import QATConfig
-
-    quantize_(model, QATConfig(base_config(scheme, group_size), step="convert"), filter_fn=quantizable)
-    return model
-
-
-def save_qat_checkpoint(model, tokenizer, out_dir, config_name: str, group_size: int = 32) -> Path:
-    """Write a converted QAT model in the format above; returns the folder. `config_name` is the scheme."""
-    import torch
-    import torchao
-
-    if config_name not in SCHEMES:
-        raise ConfigError(f"unknown QAT scheme '{config_name}' (known: {', '.join(SCHEMES)})")
-    if not _has_quantized_weights(model):
-        raise ValueError("the model holds no quantized weights: call convert_qat (QATConfig step='convert') "
-                         "before saving")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = model.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    config.save_pretrained(out)
-    if getattr(model, "generation_config", None) is not None:
-        model.generation_config.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    torch.save(model.state_dict(), out / WEIGHTS_FILE)
-    meta = {"format": FORMAT, "version": FORMAT_VERSION, "scheme": config_name, "group_size": group_size,
-            "dtype": str(model.get_input_embeddings().weight.dtype).removeprefix("torch."),
-            "skip": list(SKIPPED_MODULES), "torch": torch.__version__.split("+")[0],
-            "torchao": torchao.__version__}
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    return out
-
-
-def _has_quantized_weights(model) -> bool:
-    from torchao.utils import TorchAOBaseTensor
-
-    return any(isinstance(p, TorchAOBaseTensor) for p in model.state_dict().values())
 
 
 # ---------------------------------------------------------------- the loading side
@@ -146,10 +70,7 @@ def load_qat_checkpoint(folder, device: str = "cpu"):
     folder = Path(folder)
     meta = read_meta(folder)
     transformers = import_transformers()
-    try:
-        import torchao  # noqa: F401 - registers torchao's tensor classes for weights_only loading
-    except ImportError:
-        raise MissingDependency("torchao", extra="hf", purpose="QAT checkpoints") from None
+    import torchao  # noqa: F401 - registers torchao's tensor classes for weights_only loading
     config = transformers.AutoConfig.from_pretrained(str(folder))
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch_dtype(meta.get("dtype", "float32")))
     try:
@@ -181,9 +102,7 @@ class QATAdapter(LocalTransformersAdapter):
         if WEIGHTS_FILE not in files:
             raise ConfigError(f"no {WEIGHTS_FILE} in {folder}", key="path")
         parts: dict[str, Any] = {"files": files}
-        if self.options.chat_template:
-            parts["chat_template"] = self.options.chat_template
-        return fingerprint_of("qat", parts)
+        return fingerprint_of("qat", parts, self.options.chat_template)
 
     def _load(self, device: str):
         return load_qat_checkpoint(require_dir(self.options.path, "path"), device)

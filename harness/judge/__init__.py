@@ -1,1 +1,3 @@
-"""The blinded judge: anonymize and order (blind.py), ask (prompts.py), parse and retry (judge.py)."""
+"""The blinded judge: anonymize and order (blind.py), prompts (prompts.py), parse (parsing.py); the stages that
+ask it through an `ask` callable: rankings and pairwise comparisons (compare.py), planted-instruction trials
+(adversarial.py)."""

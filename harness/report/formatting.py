@@ -20,6 +20,27 @@ def is_number(value: Any) -> bool:
     return math.isfinite(value)
 
 
+def fixed(digits: int):
+    """A formatter with a fixed number of decimals (tables whose columns line up)."""
+    def show(value: Any) -> str:
+        return f"{value:.{digits}f}" if is_number(value) else MISSING
+    return show
+
+
+def compact(value: Any) -> str:
+    """A figure in running text (gate reasons, one-line summaries): at most 3 decimals, no trailing zeros."""
+    if not is_number(value):
+        return MISSING
+    if abs(value) >= 1e6:
+        return f"{value:.3g}"
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def compact_interval(ci: Any) -> str:
+    return interval(ci, compact)
+
+
 def score(value: Any) -> str:
     """Scores and other figures on a 0..1 or free scale: 3 decimals."""
     return f"{value:.3f}" if is_number(value) else MISSING
@@ -147,7 +168,7 @@ def timing(answer: dict) -> str:
 
 
 FILTERS = {
-    "score": score, "signed": signed, "pct": pct, "p_value": p_value, "rate": rate, "count": count,
+    "compact": compact, "score": score, "signed": signed, "pct": pct, "p_value": p_value, "rate": rate, "count": count,
     "usd": usd, "seconds": seconds, "duration": duration, "timestamp": timestamp,
     "interval": interval, "with_interval": with_interval, "pct_interval": pct_interval,
     "pct_with_interval": pct_with_interval, "signed_interval": signed_interval,

@@ -32,12 +32,14 @@ def environment():
     return env
 
 
-def render_html(results: dict) -> str:
-    """One run's report page. `results` must already be JSON-safe (see jsonsafe.json_safe)."""
+def render_html(results) -> str:
+    """One run's report page, from a Results."""
     from .. import __version__
+    from ..results.model import as_results
     from .view import build_view
 
-    return environment().get_template("report.html").render(view=build_view(results), bench_version=__version__)
+    view = build_view(as_results(results))
+    return environment().get_template("report.html").render(view=view, bench_version=__version__)
 
 
 def render_runs_index(runs: list[dict]) -> str:

@@ -6,9 +6,9 @@ would split a table cell and `<...>` would be read as HTML by GitHub's renderer.
 
 from __future__ import annotations
 
+from ..results.model import GateVerdict, JudgeInfo, Results, as_results
 from . import formatting as fmt
-from .jsonsafe import json_safe
-from .view import check_results, ranked_models
+from .view import ranked_models
 
 _MARKDOWN_PUNCTUATION = "\\`*_[]#|~"
 
@@ -20,7 +20,7 @@ def escape_cell(value) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:
+def table(header: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:
     """A GitHub table; the columns in `numeric` are right-aligned."""
     align = ["---:" if i in numeric else "---" for i in range(len(header))]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -28,72 +28,68 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int]) -> list[
     return lines
 
 
-def _leaderboard(models: list[dict]) -> list[str]:
+def _leaderboard(results: Results) -> list[str]:
     rows = []
-    for model in ranked_models(models):
+    for model, rank in ranked_models(results.models):
         rows.append([
-            str(model["rank"]) if model["rank"] is not None else fmt.MISSING,
-            escape_cell(model["id"]),
-            fmt.with_interval(model.get("score"), model.get("score_ci")),
-            fmt.with_interval(model.get("win_rate"), model.get("win_rate_ci"), fmt.pct),
-            fmt.count(model.get("n")),
-            fmt.count(model.get("errors")),
+            str(rank) if rank is not None else fmt.MISSING,
+            escape_cell(model.id),
+            fmt.with_interval(model.score, model.score_ci),
+            fmt.with_interval(model.win_rate, model.win_rate_ci, fmt.pct),
+            fmt.count(model.n),
+            fmt.count(model.errors),
         ])
-    return _table(["#", "Model", "Score [95% CI]", "Win rate [95% CI]", "n", "Errors"], rows, {0, 2, 3, 4, 5})
+    return table(["#", "Model", "Score [95% CI]", "Win rate [95% CI]", "n", "Errors"], rows, {0, 2, 3, 4, 5})
 
 
-def _judge_line(judge: dict) -> list[str]:
-    if not judge.get("id"):
+def _judge_line(judge: JudgeInfo) -> list[str]:
+    if not judge.id:
         return []
-    who = f"Judge {escape_cell(judge['id'])}"
-    audit = judge.get("audit") if isinstance(judge.get("audit"), dict) else None
+    who = f"Judge {escape_cell(judge.id)}"
+    audit = judge.audit
     if audit is None:
         return [f"{who}: no audit recorded."]
-    if audit.get("trusted") is True:
+    if audit.trusted is True:
         return [f"{who}: **trusted** by the audit."]
-    if audit.get("trusted") is False:
-        reasons = [escape_cell(reason) for reason in audit.get("reasons") or []]
+    if audit.trusted is False:
         lines = [f"{who}: **UNTRUSTED**. Win rates and ratings from its rankings should not be relied on."]
-        return lines + [f"- {reason}" for reason in reasons]
+        return lines + [f"- {escape_cell(reason)}" for reason in audit.reasons]
     return [f"{who}: the audit gave no verdict."]
 
 
-def _gates(gates: list[dict]) -> list[str]:
-    failed = sum(1 for gate in gates if gate.get("verdict") == "fail")
-    passed = sum(1 for gate in gates if gate.get("verdict") == "pass")
+def _gates(gates: list[GateVerdict]) -> list[str]:
+    failed = sum(1 for gate in gates if gate.verdict == "fail")
+    passed = sum(1 for gate in gates if gate.verdict == "pass")
     other = len(gates) - failed - passed
     tally = f"**Gates: {passed} passed, {failed} failed" + (f", {other} undecided" if other else "") + "**"
     rows = [[
-        escape_cell(gate.get("name") or fmt.MISSING),
-        fmt.score(gate.get("figure")),
-        fmt.score(gate.get("threshold")),
-        {"pass": "pass", "fail": "**FAIL**"}.get(gate.get("verdict"), escape_cell(gate.get("verdict") or fmt.MISSING)),
-        escape_cell(gate.get("reason") or ""),
+        escape_cell(gate.name),
+        fmt.score(gate.figure),
+        fmt.score(gate.threshold),
+        {"pass": "pass", "fail": "**FAIL**"}.get(gate.verdict, escape_cell(gate.verdict)),
+        escape_cell(gate.reason or ""),
     ] for gate in gates]
-    return [tally, ""] + _table(["Gate", "Figure", "Threshold", "Verdict", "Reason"], rows, {1, 2})
+    return [tally, ""] + table(["Gate", "Figure", "Threshold", "Verdict", "Reason"], rows, {1, 2})
 
 
-def render_markdown(results: dict) -> str:
+def render_markdown(results: Results) -> str:
     """Leaderboard, judge audit verdict, gate verdicts and power warnings, in that order."""
-    results = json_safe(results)
-    check_results(results)
-    suite, judge = results["suite"], results.get("judge") if isinstance(results.get("judge"), dict) else {}
-    version = f" v{suite['version']}" if suite.get("version") is not None else ""
-    facts = [f"run {escape_cell(results['run_id'])}", fmt.timestamp(results.get("created_at")),
-             f"{fmt.count(suite.get('cases'))} cases"]
-    if judge.get("id"):
-        facts.append(f"judge {escape_cell(judge['id'])} ({escape_cell(judge.get('mode') or fmt.MISSING)})")
-    facts.append(f"wall time {fmt.duration(results.get('wall_time_s'))}")
-    lines = [f"## bench: {escape_cell(suite['name'])}{version}", "", " · ".join(facts), ""]
-    lines += _leaderboard(results["models"]) + [""]
+    results = as_results(results)
+    suite, judge = results.suite, results.judge
+    version = f" v{suite.version}" if suite.version is not None else ""
+    facts = [f"run {escape_cell(results.run_id)}", fmt.timestamp(results.created_at),
+             f"{fmt.count(suite.cases)} cases"]
+    if judge.id:
+        facts.append(f"judge {escape_cell(judge.id)} ({escape_cell(judge.mode or fmt.MISSING)})")
+    facts.append(f"wall time {fmt.duration(results.wall_time_s)}")
+    lines = [f"## bench: {escape_cell(suite.name)}{version}", "", " · ".join(facts), ""]
+    lines += _leaderboard(results) + [""]
     judge_lines = _judge_line(judge)
     if judge_lines:
         lines += judge_lines + [""]
-    gates = [gate for gate in results.get("gates") or [] if isinstance(gate, dict)]
-    if gates:
-        lines += _gates(gates) + [""]
-    power = results.get("power") if isinstance(results.get("power"), dict) else {}
-    warnings = power.get("warnings") or []
+    if results.gates:
+        lines += _gates(results.gates) + [""]
+    warnings = results.power.warnings if results.power else []
     if warnings:
         lines += ["Power warnings:"] + [f"- {escape_cell(warning)}" for warning in warnings] + [""]
     return "\n".join(lines)

@@ -6,18 +6,18 @@ run must not hide the others.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import ConfigError
-from .view import check_results, ranked_models
+from ..results.model import as_results
+from .view import ranked_models
 
 
 def _gate_tally(gates) -> dict | None:
-    if not isinstance(gates, list) or not gates:
+    if not gates:
         return None
-    verdicts = [gate.get("verdict") for gate in gates if isinstance(gate, dict)]
+    verdicts = [gate.verdict for gate in gates]
     return {"passed": verdicts.count("pass"), "failed": verdicts.count("fail"), "total": len(verdicts)}
 
 
@@ -34,21 +34,18 @@ def run_summary(results_path: Path, reports_root: Path) -> dict:
         "href": "/".join(quote(part) for part in relative.parts + (target.name,)), "error": None,
     }
     try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-        check_results(results)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ConfigError) as exc:
+        results = as_results(results_path.read_text(encoding="utf-8"), str(results_path))
+    except (OSError, UnicodeDecodeError, ConfigError) as exc:
         return {**row, "error": f"results.json could not be read: {exc}"}
-    suite = results["suite"]
-    judge = results.get("judge") if isinstance(results.get("judge"), dict) else {}
-    audit = judge.get("audit") if isinstance(judge.get("audit"), dict) else {}
-    ranked = ranked_models(results["models"])
-    best = ranked[0] if ranked and ranked[0]["rank"] is not None else None
+    ranked = ranked_models(results.models)
+    best = ranked[0] if ranked and ranked[0][1] is not None else None
     return {
         **row,
-        "suite": suite["name"], "suite_version": suite.get("version"), "run_id": results["run_id"],
-        "created_at": results.get("created_at"), "models": [model["id"] for model in results["models"]],
-        "best": {"id": best["id"], "score": best.get("score")} if best else None,
-        "judge": judge.get("id"), "judge_trusted": audit.get("trusted"), "gates": _gate_tally(results.get("gates")),
+        "suite": results.suite.name, "suite_version": results.suite.version, "run_id": results.run_id,
+        "created_at": results.created_at, "models": [model.id for model in results.models],
+        "best": {"id": best[0].id, "score": best[0].score} if best else None,
+        "judge": results.judge.id, "judge_trusted": results.judge.audit.trusted if results.judge.audit else None,
+        "gates": _gate_tally(results.gates),
     }
 
 
@@ -63,8 +60,8 @@ def collect_runs(reports_root: Path) -> list[dict]:
 
 def write_runs_index(reports_root: Path) -> Path:
     """Write reports_root/index.html listing every run; return its path."""
+    from ..files import atomic_write_text
     from .html import render_runs_index
-    from .writers import atomic_write_text
 
     reports_root = Path(reports_root)
     return atomic_write_text(reports_root / "index.html", render_runs_index(collect_runs(reports_root)))

@@ -10,13 +10,13 @@ from .latency import latency_summary
 from .power import min_detectable_score_diff, min_detectable_win_rate_diff, power_summary
 from .ratings import bradley_terry, length_controlled_win_rate, style_controlled_bt
 from .scores import bootstrap_ci, bootstrap_se, grouped_scores, model_scores
-from .significance import holm, paired_bootstrap, pairwise_significance, sign_flip_permutation, sign_test
+from .significance import holm, paired_bootstrap, pairwise_significance, sign_test
 from .winrate import mean_ranks, overall_win_rates, pairwise_outcomes, pairwise_table
 
 __all__ = [
     "bootstrap_ci", "bootstrap_se", "model_scores", "grouped_scores",
     "pairwise_outcomes", "pairwise_table", "overall_win_rates", "mean_ranks",
-    "sign_test", "holm", "paired_bootstrap", "sign_flip_permutation", "pairwise_significance",
+    "sign_test", "holm", "paired_bootstrap", "pairwise_significance",
     "bradley_terry", "style_controlled_bt", "length_controlled_win_rate",
     "min_detectable_score_diff", "min_detectable_win_rate_diff", "power_summary",
     "cohens_kappa", "krippendorff_alpha_nominal",

@@ -69,30 +69,6 @@ def paired_bootstrap(x, y, n_boot: int = 2000, seed: int = 0,
     return (diff, percentile_interval(boot, alpha), p_value)
 
 
-def sign_flip_permutation(x, y, n_perm: int = 10000, seed: int = 0) -> float:
-    """Two-sided paired permutation test of mean(x - y) = 0 by flipping the signs of differences.
-
-    Exact (all 2**n sign patterns) when 2**n <= n_perm; otherwise Monte Carlo with n_perm random
-    patterns and p = (hits + 1) / (n_perm + 1). NaN when there is no case.
-    """
-    differences = _paired_differences(x, y)
-    n = differences.size
-    if n == 0:
-        return float("nan")
-    observed = abs(differences.mean())
-    if 2 ** n <= n_perm:
-        patterns = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
-        signs = 1 - 2 * patterns
-    else:
-        signs = np.random.default_rng(seed).choice([-1, 1], size=(n_perm, n))
-    permuted = np.abs((signs * differences).mean(axis=1))
-    # a tolerance keeps patterns equal to the observed statistic from missing by rounding
-    hits = int(np.sum(permuted >= observed - 1e-12 * max(1.0, observed)))
-    if 2 ** n <= n_perm:
-        return hits / 2 ** n
-    return (hits + 1) / (n_perm + 1)
-
-
 def pairwise_significance(case_scores: pd.DataFrame, group_scores: pd.DataFrame | None,
                           outcomes: pd.DataFrame | None, n_boot: int = 2000, seed: int = 0,
                           alpha: float = 0.05) -> pd.DataFrame:

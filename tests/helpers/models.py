@@ -114,7 +114,7 @@ def make_qat_checkpoint(base_dir: Path, out_dir: Path, scheme: str = "int8-dynam
                         steps: int = 3) -> list[float]:
     """Prepare QAT, train `steps` steps, convert, and save with `save_qat_checkpoint`; returns the losses."""
     from harness.adapters._hfcommon import load_causal_lm, load_tokenizer
-    from harness.adapters.qat import convert_qat, prepare_qat, save_qat_checkpoint
+    from training.qat import convert_qat, prepare_qat, save_qat_checkpoint
 
     tokenizer = load_tokenizer(base_dir)
     model = prepare_qat(load_causal_lm(base_dir), scheme)

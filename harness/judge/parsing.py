@@ -1,22 +1,9 @@
-"""Ask the judge, parse strictly, retry a bounded number of times; a verdict that never parses is an error,
-recorded and shown, never guessed."""
+"""Parse judge verdicts strictly: JSON with the expected fields, or the reason it is not."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any, Callable
-
-from ..adapters.base import Completion
-
-
-@dataclass
-class Verdict:
-    value: Any | None
-    error: str | None
-    attempts: int
-    completions: list[Completion]
 
 
 def _json_object(text: str) -> dict | None:
@@ -56,19 +43,3 @@ def parse_met(text: str) -> tuple[bool | None, str | None]:
     if not isinstance(met, bool):
         return None, "no boolean 'met'"
     return met, None
-
-
-def ask(call: Callable[[int], Completion], parse: Callable[[str], tuple[Any, str | None]], max_retries: int) -> Verdict:
-    """`call(attempt)` makes (or fetches from cache) one judge request; attempt changes the seed."""
-    completions: list[Completion] = []
-    error = "no attempt made"
-    for attempt in range(max_retries + 1):
-        completion = call(attempt)
-        completions.append(completion)
-        if completion.error is not None:
-            error = f"judge call failed: {completion.error}"
-            continue
-        value, error = parse(completion.text)
-        if error is None:
-            return Verdict(value, None, attempt + 1, completions)
-    return Verdict(None, error, max_retries + 1, completions)

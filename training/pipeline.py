@@ -2,8 +2,8 @@
 
     bench pipeline training/configs/pipeline_smollm2_cpu.yaml [--keep-going] [--skip sft ...]
 
-Run from the repository root (the recipes live in training/). The steps, each a recipe run in its own
-process with the YAML config the pipeline file names:
+Run from the repository root (the configs and data live in training/). The steps, each a recipe run in its
+own process with the YAML config the pipeline file names:
 
 1. base    make the base HF checkpoint (training.make_base; reused when already made)
 2. sft     LoRA SFT (training.sft)
@@ -38,9 +38,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import ConfigError, RunFailed
-
-STEPS = ("base", "sft", "qat", "export")
+from harness.errors import ConfigError, RunFailed, from_validation
+from harness.report import formatting as fmt
+from harness.yamlfile import load_yaml, read_jsonl
 
 
 class _Strict(BaseModel):
@@ -80,25 +80,19 @@ class PipelineConfig(_Strict):
 
 
 def load_pipeline_config(path: Path) -> PipelineConfig:
-    from .config import load_yaml
-
     data, lines = load_yaml(path)
     try:
         config = PipelineConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = {"extra_forbidden": "unknown key", "missing": "missing required field"}.get(err["type"], err["msg"])
-        line = next((lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in lines), None)
-        raise ConfigError(msg, path=str(path), line=line, key=".".join(map(str, loc)) or None) from None
+        raise from_validation(exc, str(path), lines=lines) from None
     if config.version != 1:
         raise ConfigError("expected 'version: 1'", path=str(path), line=lines.get(("version",)), key="version")
     return config
 
 
 def fill_gates(templates: list[str | dict], candidate: str, baseline: str, source: str):
-    """The gate templates with the two ids put in, parsed strictly (harness.gate)."""
-    from .gate import parse_gates
+    """The gate templates with the two ids put in, parsed strictly (harness.gates.spec)."""
+    from harness.gates.spec import parse_gates
 
     def fill(value):
         if isinstance(value, str):
@@ -145,8 +139,6 @@ class Pipeline:
         config_cls = _recipe_config_class(module)
         values = {}
         if config_file:
-            from .config import load_yaml
-
             values, _ = load_yaml(Path(config_file))
         merged = build_config(config_cls, {**(values or {}), **overrides},
                               source=config_file or module)
@@ -162,8 +154,6 @@ class Pipeline:
 
     def combined_models(self) -> Path:
         """The project's models (the judge) and the recipes' entries in one models file for `bench run`."""
-        from .config import load_yaml
-
         merged: dict[str, Any] = {}
         for path in (Path(self.config.models), Path(self.config.models_out)):
             if path.is_file():
@@ -181,38 +171,36 @@ class Pipeline:
             return self.config.suite
         return sample_suite(self.config.suite, self.config.sample, self.work / "suite")
 
-    def evaluate(self, label: str, model_ids: list[str], sizes: dict[str, float]) -> tuple[dict, Path]:
-        from .runner import run_suite
+    def evaluate(self, label: str, model_ids: list[str], gates):
+        """Evaluate the models side by side; the run records `gates`, and its results and report hold their
+        verdicts."""
+        from harness.evaluate import run_suite
 
         suite = self.suite()
         self.say(f"\n== evaluate ({label}): {', '.join(model_ids)} on {suite}")
         started = time.perf_counter()
         results, index = run_suite(suite, models_path=self.combined_models(), model_ids=model_ids,
-                                   judge=self.config.judge,
-                                   reports_dir=Path(self.config.reports_dir), store_path=Path(self.config.store))
+                                   judge=self.config.judge, reports_dir=Path(self.config.reports_dir),
+                                   store_path=Path(self.config.store), gates=gates)
         self.timings[f"evaluate {label}"] = time.perf_counter() - started
-        for model in results.get("models") or []:
-            if model.get("id") in sizes:
-                model["size_mib"] = sizes[model["id"]]  # what `budget:size_mib` gates read
         self.say(f"report: {index}")
-        return results, index
+        return results
 
-    def gate(self, label: str, results: dict, index: Path, gates) -> list[dict]:
-        from .gate import evaluate_gates, record_gates
-        from .report import write_report
+    def gate(self, label: str, results) -> list:
+        """Print and record the verdicts of the gates the evaluation ran under."""
+        from harness.gates.output import report_verdicts
 
-        verdicts = evaluate_gates(results, gates)
+        verdicts = results.gates or []
         self.say(f"\n== gates ({label})")
-        record_gates(results, verdicts, summary=self.work / "gates.md", out=self.out, title=f"Gates ({label})")
-        write_report(results, index.parent)
-        self.failed_gates += [dict(v, step=label) for v in verdicts if v["verdict"] != "pass"]
+        report_verdicts(verdicts, suite_name=results.suite.name, run_id=results.run_id,
+                        summary=self.work / "gates.md", title=f"Gates ({label})", out=self.out)
+        self.failed_gates += [{**v.model_dump(), "step": label} for v in verdicts if v.verdict != "pass"]
         return verdicts
 
 
 def sample_suite(name_or_path: str, k: int, out_dir: Path) -> Path:
     """Write `<suite>-sample<k>`: the suite with k of its cases, evenly spaced through the cases file."""
-    from .config import find_suite, load_yaml
-    from .config import read_jsonl
+    from harness.config import find_suite
 
     suite_path = find_suite(name_or_path, Path.cwd())
     data, _ = load_yaml(suite_path)
@@ -226,7 +214,7 @@ def sample_suite(name_or_path: str, k: int, out_dir: Path) -> Path:
     rubric = data.get("rubric")
     if rubric and not Path(rubric).is_file():
         # the copy lives elsewhere, so the rubric is named by the file the original suite would find
-        from .config import find_rubric
+        from harness.rubric import find_rubric
 
         found = find_rubric(rubric, suite_path)
         data["rubric"] = str(found.resolve()) if found else rubric
@@ -248,10 +236,10 @@ def _recipe_config_class(module: str):
 
 def run_pipeline(config: PipelineConfig, config_path: Path, *, keep_going: bool = False,
                  skip: set[str] = frozenset(), out=None) -> int:
-    if not Path("training/__init__.py").is_file():
-        raise ConfigError("run `bench pipeline` from the repository root: training/ is not here")
-    if str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
+    for step_config in (config.steps.base, config.steps.sft, config.steps.qat, config.steps.export):
+        if step_config and not Path(step_config).is_file():
+            raise ConfigError("step config not found (run `bench pipeline` from the repository root)",
+                              path=str(config_path), key=step_config)
     p = Pipeline(config, config_path, keep_going=keep_going, skip=set(skip), out=out)
     steps, models_out = config.steps, {"models_out": config.models_out}
     p.work.mkdir(parents=True, exist_ok=True)
@@ -273,10 +261,10 @@ def run_pipeline(config: PipelineConfig, config_path: Path, *, keep_going: bool 
         "output_dir": str(p.work / "gguf-sft"), "quantizations": []})
     base_id, sft_id = base_export["files"][0]["id"], sft_export["files"][0]["id"]
     sizes = {row["id"]: row["size_mib"] for m in (base_export, sft_export) for row in m["files"]}
-    results, index = p.evaluate("sft vs base", [base_id, sft_id], sizes)
-    sft_verdicts = p.gate("sft vs base", results, index,
-                          fill_gates(config.gates.sft, sft_id, base_id, f"{config_path}: gates.sft"))
-    sft_passed = all(v["verdict"] == "pass" for v in sft_verdicts)
+    results = p.evaluate("sft vs base", [base_id, sft_id],
+                         fill_gates(config.gates.sft, sft_id, base_id, f"{config_path}: gates.sft"))
+    sft_verdicts = p.gate("sft vs base", results)
+    sft_passed = all(v.verdict == "pass" for v in sft_verdicts)
     if not sft_passed and not p.keep_going:
         return _finish(p, config, None, "the SFT model did not pass its gates against the base")
 
@@ -294,15 +282,15 @@ def run_pipeline(config: PipelineConfig, config_path: Path, *, keep_going: bool 
     if qat and config.evaluate_qat_checkpoint:
         qat_id = qat["model_id"]
         compared.insert(1, qat_id)
-    results, index = p.evaluate("ladder", compared, sizes)
     parents = {f16_id: sft_id, **{q: f16_id for q in quantized}, **({qat_id: sft_id} if qat_id else {})}
     children, gates = [], []
     for child, parent in parents.items():
         for gate in fill_gates(config.gates.exports, child, parent, f"{config_path}: gates.exports"):
             children.append(child)
             gates.append(gate)
-    verdicts = p.gate("ladder", results, index, gates)
-    passed = {child: all(v["verdict"] == "pass" for v, c in zip(verdicts, children) if c == child)
+    results = p.evaluate("ladder", compared, gates)
+    verdicts = p.gate("ladder", results)
+    passed = {child: all(v.verdict == "pass" for v, c in zip(verdicts, children) if c == child)
               for child in parents}
     table = ladder_table(results, [sft_id, *([qat_id] if qat_id else []), f16_id, *quantized], parents, passed, sizes)
     (p.work / "ladder.md").write_text(table, encoding="utf-8")
@@ -328,27 +316,22 @@ def choose_promotion(exports: list[str], parents: dict[str, str], passed: dict[s
     return min(eligible, key=lambda e: sizes.get(e, float("inf"))) if eligible else None
 
 
-def ladder_table(results: dict, order: list[str], parents: dict[str, str], passed: dict[str, bool],
+def ladder_table(results, order: list[str], parents: dict[str, str], passed: dict[str, bool],
                  sizes: dict[str, float]) -> str:
     """The ladder side by side: size, speed and quality with intervals, and each export's gate verdict."""
-    by_id = {m["id"]: m for m in results.get("models") or []}
     lines = ["| model | parent | MiB | tokens/s | score [95% CI] | safety [95% CI] | gates |",
              "|---|---|---|---|---|---|---|"]
     for mid in order:
-        m = by_id.get(mid, {})
-        score_ci = m.get("score_ci") or [None, None]
-        safety = (m.get("axes") or {}).get("safety") or {}
-        safety_ci = safety.get("ci") or [None, None]
+        m = results.model(mid)
+        safety = m.axes.get("safety") if m else None
         verdict = "" if mid not in parents else ("pass" if passed.get(mid) else "FAIL")
-        lines.append(f"| {mid} | {parents.get(mid, '')} | {_num(sizes.get(mid), 1)} | "
-                     f"{_num((m.get('latency') or {}).get('tokens_per_s'), 0)} | {_num(m.get('score'))} "
-                     f"[{_num(score_ci[0])}, {_num(score_ci[1])}] | {_num(safety.get('score'))} "
-                     f"[{_num(safety_ci[0])}, {_num(safety_ci[1])}] | {verdict} |")
+        two = fmt.fixed(2)
+        lines.append(f"| {mid} | {parents.get(mid, '')} | {fmt.fixed(1)(sizes.get(mid))} | "
+                     f"{fmt.fixed(0)(m.latency.tokens_per_s if m else None)} | "
+                     f"{fmt.with_interval(m.score if m else None, m.score_ci if m else None, two)} | "
+                     f"{fmt.with_interval(safety.score if safety else None, safety.ci if safety else None, two)} "
+                     f"| {verdict} |")
     return "\n".join(lines) + "\n"
-
-
-def _num(x: float | None, digits: int = 2) -> str:
-    return "n/a" if x is None else f"{x:.{digits}f}"
 
 
 def _finish(p: Pipeline, config: PipelineConfig, chosen: str | None, why_not: str | None) -> int:
@@ -357,8 +340,6 @@ def _finish(p: Pipeline, config: PipelineConfig, chosen: str | None, why_not: st
     timings = ", ".join(f"{step} {seconds:.0f} s" for step, seconds in p.timings.items())
     p.say(f"\n== time: {timings}")
     if chosen:
-        from .config import load_yaml
-
         data, _ = load_yaml(p.combined_models())
         entry = dict(data["models"][chosen])
         write_models_entries(Path(config.promote_to), {config.promote_id: entry})
@@ -371,19 +352,7 @@ def _finish(p: Pipeline, config: PipelineConfig, chosen: str | None, why_not: st
     return 1
 
 
-# ---------------------------------------------------------------- command line
-
-def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pipeline_config", metavar="CONFIG", type=Path,
-                        help="pipeline YAML, e.g. training/configs/pipeline_smollm2_cpu.yaml")
-    parser.add_argument("--keep-going", action="store_true",
-                        help="run every step even after a failed gate (nothing past it is promoted)")
-    parser.add_argument("--skip", action="append", default=[], choices=STEPS, metavar="STEP",
-                        help=f"reuse an earlier run's output of a training step ({', '.join(STEPS)}); repeatable")
-    parser.add_argument("--sample", type=int, default=None,
-                        help="cases per evaluation, spread over the suite (overrides the config)")
-    parser.add_argument("--judge", default=None, help="judge model id (overrides the config and the suite)")
-
+# ---------------------------------------------------------------- command line (bench pipeline)
 
 def pipeline_command(args: argparse.Namespace) -> int:
     config = load_pipeline_config(args.pipeline_config)

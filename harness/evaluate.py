@@ -1,0 +1,214 @@
+"""Orchestration: config -> executor + stages -> store -> Results -> report, in that order.
+
+    plan = load_plan(...)            the suite, its cases and rubric, the models and judges, the gates
+    run_suite(...)                   answers, grades, judgments, planted-instruction trials; then the results
+                                     computed from the store, the report, and the verdicts of the run's gates
+
+A run stopped part-way resumes under the same run id when the same command is given again: finished calls
+come from the cache and are not counted twice.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .adapters.base import Adapter
+from .cases import Case
+from .config import LoadedSuite, ModelEntry, find_suite, load_models, load_suite
+from .errors import ConfigError
+from .executor import Call, Executor, make_ask
+from .files import portable_path, stable_hash
+from .grading import grade_answers
+from .judge.adversarial import run_planted_trials
+from .judge.compare import guidance, judge_answers
+from .records import Answer
+from .registry import create_adapter
+from .results.build import build_results
+from .results.model import Results
+from .store import Store
+
+
+@dataclass
+class Plan:
+    """Everything a run is asked, resolved and validated before any model is called."""
+
+    loaded: LoadedSuite
+    entries: dict[str, ModelEntry]
+    model_ids: list[str]
+    judge_ids: list[str]
+    cases: list[Case]
+    gates: list[Any]  # harness.gates.spec.Gate
+
+    @property
+    def suite(self):
+        return self.loaded.suite
+
+
+def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None,
+              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None) -> Plan:
+    models = load_models(Path(models_path))
+    loaded = load_suite(find_suite(str(suite), Path.cwd()), models)
+    ids = model_ids or loaded.suite.models
+    for mid in ids:
+        if mid not in models:
+            raise ConfigError(f"model '{mid}' is not in {models_path} (known: {', '.join(sorted(models))})",
+                              key="--models")
+    if judge == "none":
+        judge_ids: list[str] = []  # answers and deterministic checks only
+    else:
+        judge_ids = [j.strip() for j in judge.split(",") if j.strip()] if judge else loaded.suite.judge_ids()
+    for jid in judge_ids:
+        if jid not in models:
+            raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
+                              key="--judge")
+    cases = loaded.cases[:limit] if limit else loaded.cases
+    return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates)
+
+
+def _identity(plan: Plan, adapters: dict[str, Adapter]) -> dict[str, Any]:
+    """What makes two runs the same run (so an interrupted one resumes): not the gates, not the paths."""
+    suite, rubric = plan.suite, plan.loaded.rubric
+    return {
+        "suite": suite.name, "suite_version": suite.version,
+        "suite_hash": stable_hash(suite.model_dump()),
+        "cases": stable_hash([c.model_dump() for c in plan.cases]),
+        "rubric": stable_hash(rubric.model_dump()) if rubric else None,
+        "models": {mid: adapters[mid].fingerprint() for mid in plan.model_ids},
+        "judges": {jid: adapters[jid].fingerprint() for jid in plan.judge_ids},
+    }
+
+
+def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot results are computed from: the suite's settings, rubric, cases, models, judges, gates."""
+    suite, rubric = plan.suite, plan.loaded.rubric
+
+    def described(mid: str, fingerprints: dict[str, str]) -> dict[str, Any]:
+        entry = plan.entries[mid]
+        return {"id": mid, "kind": entry.kind, "family": entry.family, "fingerprint": fingerprints[mid],
+                "size_mib": adapters[mid].size_mib()}
+
+    return {
+        "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
+                  "case_format": suite.case_format, "path": portable_path(plan.loaded.path),
+                  "hash": identity["suite_hash"]},
+        "settings": {"system_prompt": suite.system_prompt, "judge_guidance": suite.judge_guidance,
+                     "generation": suite.generation.model_dump(), "judge_generation": suite.judge_generation.model_dump(),
+                     "judging": suite.judging.model_dump()},
+        "rubric": rubric.model_dump() if rubric else None,
+        "cases": [case.model_dump() for case in plan.cases],
+        "models": [described(mid, identity["models"]) for mid in plan.model_ids],
+        "judges": [described(jid, identity["judges"]) for jid in plan.judge_ids],
+        "gates": [gate.model_dump() for gate in plan.gates],
+    }
+
+
+def open_run(store: Store, plan: Plan, adapters: dict[str, Adapter], log) -> str:
+    identity = _identity(plan, adapters)
+    plan_hash = stable_hash(identity)
+    run_id = store.find_resumable(plan_hash)
+    if run_id:
+        log(f"resuming run {run_id}")
+    else:
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{plan_hash[:6]}"
+        n = 1
+        while store.run_info(run_id) is not None:  # two runs in the same second
+            n += 1
+            run_id = f"{stamp}-{plan_hash[:6]}-{n}"
+    store.start_run(run_id, plan.suite.name, plan_hash, identity, _spec(plan, adapters, identity))
+    return run_id
+
+
+def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, store: Store,
+                 run_id: str) -> dict[tuple[str, str], Answer]:
+    """Every model answers every case (the suite's system prompt first); each answer is stored."""
+    suite = plan.suite
+    calls = []
+    for case in plan.cases:
+        messages = case.chat()
+        if suite.system_prompt and messages[0]["role"] != "system":
+            messages = [{"role": "system", "content": suite.system_prompt}, *messages]
+        for mid in plan.model_ids:
+            calls.append(Call(adapters[mid], "answer", messages, suite.generation, extra={"case": case.id}))
+    # Models one after the other in the list keeps each llama.cpp context warm.
+    calls.sort(key=lambda c: plan.model_ids.index(c.adapter.model_id))
+    executor.run(calls, "answers")
+    out: dict[tuple[str, str], Answer] = {}
+    for call in calls:
+        answer = Answer(call.extra["case"], call.adapter.model_id, call.result)
+        store.save_answer(run_id, answer, call.key)
+        out[(answer.case_id, answer.model_id)] = answer
+    return out
+
+
+def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: str, progress) -> None:
+    suite, rubric = plan.suite, plan.loaded.rubric
+    executor = Executor(store, run_id, progress)
+    ask = make_ask(executor, adapters, suite.judge_generation, suite.judging.max_retries)
+    judging = suite.judging
+    with progress:
+        answers = answer_cases(plan, adapters, executor, store, run_id)
+        grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria)
+        for answer in answers.values():
+            store.save_grades(run_id, answer)
+        said = guidance(suite.judge_guidance, rubric.description if rubric else None)
+        for judgment in judge_answers(plan.cases, plan.model_ids, plan.judge_ids, answers, mode=judging.mode,
+                                      orders=judging.orders, seed=judging.seed, baseline=judging.baseline,
+                                      guidance=said, ask=ask):
+            store.save_judgment(run_id, judgment)
+        if plan.judge_ids and judging.adversarial:
+            for trial in run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers,
+                                            judging.adversarial, judging.seed, said, ask):
+                store.save_trial(run_id, trial)
+
+
+def finished_results(store: Store, run_id: str) -> Results:
+    """The run's Results from the store, with the verdicts of the gates it recorded."""
+    from .gates.evaluate import recorded_verdicts
+
+    results = build_results(store, run_id)
+    results.gates = recorded_verdicts(results)
+    return results
+
+
+def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), model_ids: list[str] | None = None,
+              judge: str | None = None, limit: int | None = None, reports_dir: Path = Path("reports"),
+              store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False,
+              gates: list[Any] | None = None) -> tuple[Results, Path]:
+    """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
+    suite's gates as the ones this run records and evaluates."""
+    from rich.console import Console
+
+    from .progress import make_progress
+    from .report import write_report, write_runs_index
+
+    console = Console(stderr=True, quiet=quiet)
+    started = time.perf_counter()
+    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates)
+    adapters = {mid: create_adapter(plan.entries[mid]) for mid in dict.fromkeys([*plan.model_ids, *plan.judge_ids])}
+    store = Store(Path(store_path))
+    run_id = ""
+    try:
+        run_id = open_run(store, plan, adapters, lambda m: console.print(m))
+        console.print(f"[bold]bench run[/] {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x "
+                      f"{len(plan.model_ids)} models, judge {'+'.join(plan.judge_ids) or 'none'} "
+                      f"({plan.suite.judging.mode}) (run {run_id})")
+        run_stages(plan, adapters, store, run_id, make_progress(console))
+        store.finish_stages(run_id, time.perf_counter() - started)
+        results = finished_results(store, run_id)
+        index = write_report(results, Path(reports_dir) / plan.suite.name / run_id)
+        write_runs_index(Path(reports_dir))
+        store.set_run_status(run_id, "done", str(index))
+        return results, index
+    except BaseException:
+        if run_id:
+            store.set_run_status(run_id, "interrupted")
+        raise
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+        store.close()

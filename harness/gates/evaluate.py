@@ -1,0 +1,216 @@
+"""Gate evaluation: pure functions over a Results, one verdict per gate: pass, fail or error.
+
+- `beats`: the candidate's pairwise win rate against the baseline has its interval's lower bound above 0.5
+  (`test: ci`, the default), or its Holm-adjusted sign-test p below `alpha` with the candidate ahead
+  (`test: p`).
+- `not_worse`: non-inferiority on a rubric axis (or `score`, the overall score): the lower bound of the
+  difference candidate - baseline is above -margin. The paired interval from the significance table is used
+  when the run has one; otherwise the two models' own intervals give a conservative bound.
+- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s).
+
+The comparative gates are conservative on purpose. They fail when the judge audit marks the judge untrusted
+(if the figure rests on the judge), and when the observed difference is smaller than the suite can detect
+(results.power). A figure a gate needs that is missing makes it error; it never passes by default.
+"""
+
+from __future__ import annotations
+
+from ..report.formatting import compact as _f
+from ..report.formatting import compact_interval as _ci
+from ..results.model import GateVerdict, ModelResult, PairwiseRow, Results, SignificanceRow
+from .spec import LATENCY_METRICS, BeatsGate, BudgetGate, Gate, NotWorseGate, parse_gates
+
+
+class _Missing(Exception):
+    """A figure the gate needs is not in the results: the verdict is "error"."""
+
+
+def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
+    """One verdict per gate; `op` says how the figure must compare with the threshold for the gate's own
+    criterion (before the judge and power conditions)."""
+    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget}
+    verdicts = []
+    for gate in gates:
+        try:
+            figure, threshold, op, failures, passed_because = evaluators[gate.type](results, gate)
+        except _Missing as missing:
+            verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="error", reason=str(missing)))
+            continue
+        verdicts.append(GateVerdict(name=gate.label, type=gate.type, figure=figure, threshold=threshold, op=op,
+                                    verdict="fail" if failures else "pass",
+                                    reason="; ".join(failures) if failures else passed_because))
+    return verdicts
+
+
+def recorded_verdicts(results: Results) -> list[GateVerdict] | None:
+    """The verdicts of the gates the run recorded (its spec), or None when it recorded none."""
+    specs = results.spec.gates if results.spec else []
+    return evaluate_gates(results, parse_gates(specs, f"run {results.run_id}")) if specs else None
+
+
+def exit_code(verdicts: list[GateVerdict]) -> int:
+    """0 when every gate passed, 1 when any failed or errored (bad input never gets here: ConfigError, 2)."""
+    return 0 if all(v.verdict == "pass" for v in verdicts) else 1
+
+
+def _beats(results: Results, gate: BeatsGate):
+    _model(results, gate.candidate)
+    _model(results, gate.baseline)
+    pair = _pairwise(results, gate.candidate, gate.baseline)
+    failures = _judge_failures(results, "a win rate")
+    win_rate = _number(pair.win_rate, "pairwise win_rate")
+    because = ""
+    if gate.test == "ci":
+        ci = _interval(pair.ci, "pairwise win-rate interval")
+        figure, threshold, op = ci[0], 0.5, ">"
+        if ci[0] > 0.5:
+            because = f"win-rate interval {_ci(ci)} clears 0.5"
+        else:
+            failures.append(f"win-rate interval {_ci(ci)} does not clear 0.5")
+    else:
+        p = _number(pair.p_adjusted, "pairwise p_adjusted")
+        figure, threshold, op = p, gate.alpha, "<"
+        if win_rate <= 0.5:
+            failures.append(f"the candidate is not ahead (win rate {_f(win_rate)})")
+        elif p >= gate.alpha:
+            failures.append(f"adjusted p {_f(p)} is not below {_f(gate.alpha)}")
+        because = f"adjusted p {_f(p)} < {_f(gate.alpha)} with win rate {_f(win_rate)}"
+    failures += _power_failures(results, "min_detectable_win_rate_diff", win_rate - 0.5, "win-rate lead over 0.5")
+    return figure, threshold, op, failures, because
+
+
+def _not_worse(results: Results, gate: NotWorseGate):
+    candidate = _model(results, gate.candidate)
+    baseline = _model(results, gate.baseline)
+    metric = "score" if gate.axis == "score" else f"axis:{gate.axis}"
+    row = _significance(results, metric, gate.candidate, gate.baseline)
+    if row is not None:
+        lower = _interval(row.ci, f"significance {metric} interval")[0]
+        diff = _number(row.diff, f"significance {metric} diff")
+        how = f"paired difference {_f(diff)}, interval low {_f(lower)} (paired, from the significance table)"
+    else:
+        cand_score, cand_ci = _axis_figures(candidate, gate.axis)
+        base_score, base_ci = _axis_figures(baseline, gate.axis)
+        diff = cand_score - base_score
+        lower = cand_ci[0] - base_ci[1]
+        how = (f"difference {_f(diff)}, bound {_f(lower)} = candidate low {_f(cand_ci[0])} - baseline high "
+               f"{_f(base_ci[1])} (unpaired intervals: the run has no paired {metric} row; conservative)")
+    failures = []
+    if _axis_rests_on_judge(results, gate.axis, (gate.candidate, gate.baseline)):
+        failures += _judge_failures(results, f"the judge-graded {gate.axis} figure")
+    if lower <= -gate.margin:
+        failures.append(f"{how}: not above -{_f(gate.margin)}")
+    # Non-inferiority is a claim about the margin: the estimate must clear the boundary by more than the
+    # smallest difference this suite can resolve, or the pass would be noise.
+    failures += _power_failures(results, "min_detectable_score_diff", diff + gate.margin,
+                                f"lead over the non-inferiority boundary -{_f(gate.margin)}")
+    return lower, -gate.margin, ">", failures, f"{how}: above -{_f(gate.margin)}"
+
+
+def _budget(results: Results, gate: BudgetGate):
+    model = _model(results, gate.model)
+    value = getattr(model.latency, gate.metric) if gate.metric in LATENCY_METRICS else getattr(model, gate.metric)
+    if value is None:
+        where = "the export step records it (bench pipeline)" if gate.metric == "size_mib" else "no successful answers?"
+        raise _Missing(f"{gate.metric} of '{gate.model}' is not in the results ({where})")
+    if gate.max is not None:
+        ok, op, words = value <= gate.max, "<=", "at most"
+    else:
+        ok, op, words = value >= gate.min, ">=", "at least"
+    said = f"{gate.metric} of '{gate.model}' is {_f(value)}; the budget is {words} {_f(gate.limit)}"
+    return value, gate.limit, op, ([] if ok else [said]), said
+
+
+# ---------------------------------------------------------------- reading results
+
+def _model(results: Results, model_id: str) -> ModelResult:
+    model = results.model(model_id)
+    if model is None:
+        known = ", ".join(m.id for m in results.models) or "none"
+        raise _Missing(f"model '{model_id}' is not in this run (models: {known})")
+    return model
+
+
+def _pairwise(results: Results, a: str, b: str) -> PairwiseRow:
+    for row in results.pairwise:
+        if row.a == a and row.b == b:
+            return row
+        if row.a == b and row.b == a:
+            return row.model_copy(update={
+                "a": a, "b": b, "win_rate": None if row.win_rate is None else 1.0 - row.win_rate,
+                "ci": [1.0 - row.ci[1], 1.0 - row.ci[0]] if row.ci else row.ci})
+    raise _Missing(f"no pairwise row for '{a}' vs '{b}' (was the run judged?)")
+
+
+def _significance(results: Results, metric: str, a: str, b: str) -> SignificanceRow | None:
+    for row in results.significance or []:
+        if row.metric != metric:
+            continue
+        if row.a == a and row.b == b:
+            return row
+        if row.a == b and row.b == a and row.diff is not None and row.ci is not None:
+            return row.model_copy(update={"a": a, "b": b, "diff": -row.diff, "ci": [-row.ci[1], -row.ci[0]]})
+    return None
+
+
+def _axis_figures(model: ModelResult, axis: str) -> tuple[float, list[float]]:
+    if axis == "score":
+        score, ci = model.score, model.score_ci
+    else:
+        figures = model.axes.get(axis)
+        if figures is None:
+            raise _Missing(f"axis '{axis}' is not scored for '{model.id}' (axes: {', '.join(model.axes) or 'none'})")
+        score, ci = figures.score, figures.ci
+    if score is None:
+        raise _Missing(f"the {axis} score of '{model.id}' is missing")
+    return score, _interval(ci, f"{axis} interval of '{model.id}'")
+
+
+def _axis_rests_on_judge(results: Results, axis: str, model_ids: tuple[str, ...]) -> bool:
+    """True when any criterion behind this axis (any axis for "score") was graded by the judge. Without
+    per-case detail the answer is unknown, and unknown counts as resting on the judge."""
+    if not results.cases:
+        return True
+    for case in results.cases:
+        for model_id in model_ids:
+            answer = case.answers.get(model_id)
+            for criterion in answer.criteria if answer else []:
+                if (axis == "score" or criterion.axis == axis) and criterion.source in ("judge", "error"):
+                    return True
+    return False
+
+
+def _judge_failures(results: Results, what: str) -> list[str]:
+    judge = results.judge
+    if judge.id is None and judge.audit is None:
+        raise _Missing(f"the run has no judge, and {what} rests on one")
+    if judge.audit is None or judge.audit.trusted is None:
+        raise _Missing("the judge audit (judge.audit.trusted) is missing: a gate that rests on the judge "
+                       "cannot pass without it")
+    if judge.audit.trusted:
+        return []
+    reasons = "; ".join(judge.audit.reasons) or "no reason given"
+    return [f"the judge audit marks judge '{judge.id or '?'}' untrusted ({reasons})"]
+
+
+def _power_failures(results: Results, field: str, observed: float, what: str) -> list[str]:
+    smallest = getattr(results.power, field) if results.power else None
+    if smallest is None:
+        raise _Missing(f"power.{field} is missing: without it a small difference cannot be told from noise")
+    if observed < smallest:
+        n = results.power.n_cases if results.power.n_cases is not None else "?"
+        return [f"the {what} ({_f(observed)}) is below the smallest difference this suite can detect "
+                f"({_f(smallest)}, n={n})"]
+    return []
+
+
+def _number(value: float | None, what: str) -> float:
+    if value is None:
+        raise _Missing(f"{what} is missing")
+    return value
+
+
+def _interval(ci: list[float] | None, what: str) -> list[float]:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or None in ci:
+        raise _Missing(f"the {what} is missing")
+    return [float(ci[0]), float(ci[1])]

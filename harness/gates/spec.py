@@ -1,0 +1,167 @@
+"""Gate specs: the three gate types and the command-line expression form, parsed strictly.
+
+Short forms for the command line (model ids must not contain ':' there; use the mapping form otherwise):
+    beats:CANDIDATE:BASELINE[:p[:ALPHA]]
+    not-worse:AXIS:CANDIDATE:BASELINE:MARGIN
+    budget:METRIC:MODEL:LIMIT
+    {type: beats, candidate: a, baseline: b}          (a YAML mapping, as in a suite file)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from ..errors import ConfigError, from_validation
+
+# Figures a budget gate can read: where they live in a results.json model entry, and which way is better.
+LATENCY_METRICS = ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s", "tokens_per_s")
+BUDGET_METRICS = (*LATENCY_METRICS, "size_mib", "cost_usd")
+HIGHER_IS_BETTER = {"tokens_per_s"}
+GATE_TYPES = ("beats", "not_worse", "budget")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.default_name()
+
+    def default_name(self) -> str:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+
+class BeatsGate(_Spec):
+    type: Literal["beats"]
+    candidate: str
+    baseline: str
+    test: Literal["ci", "p"] = "ci"
+    alpha: float = Field(0.05, gt=0, lt=1)
+
+    def default_name(self) -> str:
+        return f"beats:{self.candidate}:{self.baseline}"
+
+
+class NotWorseGate(_Spec):
+    type: Literal["not_worse"]
+    axis: str  # a rubric axis, or "score" for the overall score
+    candidate: str
+    baseline: str
+    margin: float = Field(ge=0, le=1)
+
+    def default_name(self) -> str:
+        return f"not-worse:{self.axis}:{self.candidate}:{self.baseline}"
+
+
+class BudgetGate(_Spec):
+    type: Literal["budget"]
+    metric: Literal[BUDGET_METRICS]  # type: ignore[valid-type]
+    model: str
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _one_limit(self):
+        if (self.max is None) == (self.min is None):
+            raise ValueError("give exactly one of 'max' and 'min'")
+        return self
+
+    @property
+    def limit(self) -> float:
+        return self.max if self.max is not None else self.min
+
+    def default_name(self) -> str:
+        return f"budget:{self.metric}:{self.model}"
+
+
+Gate = Annotated[Union[BeatsGate, NotWorseGate, BudgetGate], Field(discriminator="type")]
+GATE_ADAPTER = TypeAdapter(Gate)
+
+
+def parse_gates(specs: list[dict | str] | None, source: str) -> list[Gate]:
+    """Turn suite `gates:` entries or command-line expressions into gates. Strict: any unknown key, missing
+    field or bad value raises ConfigError naming `source` and the key (gates.<i>.<field>)."""
+    if specs is None:
+        return []
+    if not isinstance(specs, list):
+        raise ConfigError("expected a list of gates", path=source, key="gates")
+    gates = []
+    for index, spec in enumerate(specs):
+        at = f"gates.{index}"
+        raw = _expand_expression(spec, source, at) if isinstance(spec, str) else spec
+        if not isinstance(raw, dict):
+            raise ConfigError("expected a mapping or a gate expression", path=source, key=at)
+        try:
+            gates.append(GATE_ADAPTER.validate_python(raw))
+        except ValidationError as exc:
+            kind = exc.errors()[0]["type"]
+            if kind == "union_tag_invalid":
+                raise ConfigError(f"unknown gate type {raw.get('type')!r} (known: {', '.join(GATE_TYPES)})",
+                                  path=source, key=f"{at}.type") from None
+            if kind == "union_tag_not_found":
+                raise ConfigError("missing required field", path=source, key=f"{at}.type") from None
+            raise from_validation(exc, source, prefix=("gates", index), skip=GATE_TYPES) from None
+    return gates
+
+
+def gate_key(error: ConfigError) -> tuple:
+    """The key path of a gate error, for finding its line in the suite file."""
+    return tuple(int(p) if p.isdigit() else p for p in (error.key or "gates").split("."))
+
+
+def _expand_expression(expr: str, source: str, at: str) -> dict[str, Any]:
+    text = expr.strip()
+    if text.startswith("{"):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid gate mapping: {str(exc).splitlines()[0]}", path=source, key=at) from None
+    parts = text.split(":")
+    kind = parts[0].replace("-", "_")
+    usage = {
+        "beats": "beats:CANDIDATE:BASELINE[:p[:ALPHA]]",
+        "not_worse": "not-worse:AXIS:CANDIDATE:BASELINE:MARGIN",
+        "budget": "budget:METRIC:MODEL:LIMIT",
+    }
+    if kind not in usage:
+        raise ConfigError(f"unknown gate type {parts[0]!r} in {expr!r} (known: beats, not-worse, budget)",
+                          path=source, key=at)
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"{why} in {expr!r}; expected {usage[kind]}", path=source, key=at)
+
+    if any(not p for p in parts):
+        raise bad("an empty field")
+    if kind == "beats":
+        if len(parts) not in (3, 4, 5) or (len(parts) > 3 and parts[3] not in ("ci", "p")):
+            raise bad("wrong fields")
+        spec: dict[str, Any] = {"type": "beats", "candidate": parts[1], "baseline": parts[2]}
+        if len(parts) > 3:
+            spec["test"] = parts[3]
+        if len(parts) == 5:
+            spec["alpha"] = _number(parts[4], bad)
+        return spec
+    if kind == "not_worse":
+        if len(parts) != 5:
+            raise bad("wrong number of fields")
+        return {"type": "not_worse", "axis": parts[1], "candidate": parts[2], "baseline": parts[3],
+                "margin": _number(parts[4], bad)}
+    if len(parts) != 4:
+        raise bad("wrong number of fields")
+    direction = "min" if parts[1] in HIGHER_IS_BETTER else "max"
+    return {"type": "budget", "metric": parts[1], "model": parts[2], direction: _number(parts[3], bad)}
+
+
+def _number(text: str, bad) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise bad(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise bad(f"{text!r} is not a finite number")
+    return value

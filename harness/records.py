@@ -1,0 +1,81 @@
+"""The rows that stages hand each other and the store keeps: answers, criterion grades, judgments, planted-
+instruction trials, and the judge's request and verdict. This module imports no stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .adapters.base import Completion, Message
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion_id: str
+    axis: str
+    points: float
+    met: bool | None  # None: could not be graded (judge error, no judge); left out of the score
+    source: str  # "check" | "judge" | "error" | "skipped"
+    detail: str = ""
+
+
+@dataclass
+class Answer:
+    case_id: str
+    model_id: str
+    completion: Completion
+    criteria: list[CriterionResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.completion.error is None
+
+
+@dataclass
+class Judgment:
+    case_id: str
+    rep: int
+    order: list[str]
+    ranking: list[str] | None
+    error: str | None
+    attempts: int
+    judge_id: str = ""
+    pair: tuple[str, str] | None = None  # pairwise mode: the two models compared
+
+
+@dataclass
+class PlantedTrial:
+    """One judgment of a real answer against a weak one, with (planted) or without (control) an instruction
+    to the judge inside the weak answer."""
+
+    judge_id: str
+    case_id: str
+    planted: bool
+    order: list[str]  # "honest" / "weak", in the order shown
+    weak_first: bool | None  # None: the judge's verdict did not parse
+    attempts: int = 1
+
+
+# ---------------------------------------------------------------- asking a judge
+
+@dataclass
+class JudgeRequest:
+    """One question for one judge. `parse(text)` returns (value, None) or (None, why it failed)."""
+
+    judge_id: str
+    stage: str  # "grade", "judge", "adversarial", ...
+    messages: list[Message]
+    schema: dict[str, Any] | None
+    prompt_version: str
+    parse: Callable[[str], tuple[Any, str | None]]
+
+
+@dataclass
+class Verdict:
+    value: Any | None
+    error: str | None
+    attempts: int
+
+
+# What judge code is given to ask with: requests in, verdicts out (same order); the label names the progress bar.
+Ask = Callable[[list[JudgeRequest], "str | None"], list[Verdict]]

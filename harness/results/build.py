@@ -1,0 +1,199 @@
+"""A finished run's Results, computed from the store and the run id alone: the run's spec (what it was asked)
+and its rows (answers with their grades, judgments, planted-instruction trials), then the statistics."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import pandas as pd
+
+from .. import stats
+from ..cases import Case
+from ..errors import ConfigError
+from ..grading import case_score
+from ..judge.adversarial import summarize
+from ..records import Answer, Judgment
+from ..store import Store
+from .frames import ci, frames, num
+from .judging import judge_fields
+from .model import SCHEMA_VERSION, Results
+
+N_BOOT = 2000
+SEED = 20261123
+
+
+def build_results(store: Store, run_id: str) -> Results:
+    info = store.run_info(run_id)
+    if info is None:
+        raise ConfigError(f"run '{run_id}' is not in the store {store.path}")
+    spec = info.get("spec")
+    if not spec:
+        raise ConfigError(f"run '{run_id}' was recorded by an older bench without its spec; run it again")
+    cases = [Case.model_validate(c) for c in spec["cases"]]
+    model_ids = [m["id"] for m in spec["models"]]
+    answers = _ordered_answers(store.answers(run_id), cases, model_ids, run_id)
+    judgments = _ordered_judgments(store.judgments(run_id), cases, [j["id"] for j in spec["judges"]])
+    adversarial = None
+    if spec["judges"] and spec["settings"]["judging"]["adversarial"]:
+        adversarial = summarize(store.trials(run_id))
+    results = _figures(spec, cases, model_ids, answers, judgments, adversarial)
+    counts = store.call_counts(run_id)
+    stamp = info.get("stages_done_at") or info["started_at"]
+    results.update({
+        "run_id": run_id,
+        "created_at": _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
+        "generation": {"calls": sum(c["calls"] for c in counts.values()),
+                       "cached": sum(c["cached"] for c in counts.values()),
+                       "failed": store.failure_count(run_id), "by_stage": counts},
+    })
+    return Results.model_validate(results)
+
+
+def _ordered_answers(rows: list[Answer], cases: list[Case], model_ids: list[str], run_id: str) -> list[Answer]:
+    """Model by model, cases in suite order: the order the statistics' resampling has always seen."""
+    by_key = {(a.case_id, a.model_id): a for a in rows}
+    missing = [(c.id, m) for m in model_ids for c in cases if (c.id, m) not in by_key]
+    if missing:
+        raise ConfigError(f"run '{run_id}' has no answer for {len(missing)} case(s), e.g. {missing[0][0]} from "
+                          f"{missing[0][1]}: it did not finish; run the same command again to resume it")
+    return [by_key[(c.id, m)] for m in model_ids for c in cases]
+
+
+def _ordered_judgments(rows: list[Judgment], cases: list[Case], judge_ids: list[str]) -> list[Judgment]:
+    case_index = {c.id: i for i, c in enumerate(cases)}
+    judge_index = {j: i for i, j in enumerate(judge_ids)}
+    return sorted(rows, key=lambda j: (case_index[j.case_id], j.rep, judge_index[j.judge_id]))
+
+
+def _records(df: pd.DataFrame, key: str) -> dict[str, dict]:
+    return {row[key]: row for row in df.to_dict("records")} if len(df) else {}
+
+
+def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[Answer],
+             judgments: list[Judgment], adversarial: dict | None) -> dict[str, Any]:
+    f = frames(cases, answers, judgments)
+    scores = _records(stats.model_scores(f["case_scores"], n_boot=N_BOOT, seed=SEED), "model")
+    groups = stats.grouped_scores(f["group_scores"], n_boot=N_BOOT, seed=SEED)
+    latency = _records(stats.latency_summary(f["latencies"]), "model")
+    outcomes = stats.pairwise_outcomes(f["rankings"]) if len(f["rankings"]) else None
+    overall = _records(stats.overall_win_rates(outcomes, n_boot=N_BOOT, seed=SEED), "model") \
+        if outcomes is not None and len(outcomes) else {}
+    ranks = _records(stats.mean_ranks(f["rankings"]), "model") if len(f["rankings"]) else {}
+
+    pairwise = []
+    if outcomes is not None and len(outcomes):
+        table = stats.pairwise_table(outcomes, n_boot=N_BOOT, seed=SEED)
+        table = table[table["a"] < table["b"]] if len(table) else table
+        p_values = [stats.sign_test(int(r.wins), int(r.losses)) for r in table.itertuples()]
+        adjusted = stats.holm(p_values) if p_values else []
+        for r, p, p_adj in zip(table.itertuples(), p_values, adjusted):
+            pairwise.append({"a": r.a, "b": r.b, "n": int(r.n), "wins": int(r.wins), "losses": int(r.losses),
+                             "ties": int(r.ties), "win_rate": num(r.win_rate), "ci": ci(r.ci_low, r.ci_high),
+                             "p_value": num(p), "p_adjusted": num(p_adj), "test": "exact sign test"})
+
+    themes = stats.grouped_scores(f["theme_scores"], n_boot=N_BOOT, seed=SEED) if len(f["theme_scores"]) else None
+    models_out = []
+    for entry in spec["models"]:
+        mid = entry["id"]
+        s, lat = scores.get(mid, {}), latency.get(mid, {})
+        mine = [a for a in answers if a.model_id == mid]
+        costs = [a.completion.cost_usd for a in mine if a.completion.cost_usd]
+        models_out.append({
+            "id": mid, "kind": entry["kind"], "fingerprint": entry["fingerprint"], "family": entry["family"],
+            "size_mib": entry.get("size_mib"),
+            "n": int(s.get("n", 0) or 0), "errors": sum(1 for a in mine if not a.ok),
+            "score": num(s.get("score")), "score_ci": ci(s.get("ci_low"), s.get("ci_high")),
+            "score_se": num(stats.bootstrap_se(f["case_scores"].loc[f["case_scores"]["model"] == mid, "score"]
+                                               .clip(0, 1).to_numpy(), n_boot=N_BOOT, seed=SEED))
+            if s.get("n") else None,
+            "axes": _groups(groups, mid),
+            **({"themes": _groups(themes, mid)} if themes is not None else {}),
+            "win_rate": num(overall.get(mid, {}).get("win_rate")),
+            "win_rate_ci": ci(overall.get(mid, {}).get("ci_low"), overall.get(mid, {}).get("ci_high")),
+            "mean_rank": num(ranks.get(mid, {}).get("mean_rank")),
+            "latency": {k: num(lat.get(k)) for k in ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s",
+                                                      "tokens_per_s", "output_tokens_mean")},
+            "cost_usd": sum(costs) if costs else None,
+        })
+
+    suite, settings = spec["suite"], spec["settings"]
+    rubric = spec["rubric"]
+    results: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "suite": {"name": suite["name"], "version": suite["version"], "cases": len(cases),
+                  "rubric": rubric["name"] if rubric else None, "rubric_version": rubric["version"] if rubric else None,
+                  "path": suite["path"], "hash": suite["hash"]},
+        "spec": {**settings, "rubric": rubric, "gates": spec["gates"]},
+        "judge": judge_fields(spec, judgments, f, adversarial),
+        "models": models_out,
+        "pairwise": pairwise,
+        "cases": _cases(cases, model_ids, answers, judgments),
+    }
+    baseline = settings["judging"]["baseline"] or model_ids[0]
+    results.update(_verdict_fields(f, outcomes, model_ids, baseline))
+    return results
+
+
+def _groups(table: pd.DataFrame, model_id: str) -> dict[str, dict]:
+    rows = table[table["model"] == model_id].to_dict("records") if len(table) else []
+    return {r["group"]: {"score": num(r["score"]), "ci": ci(r["ci_low"], r["ci_high"]), "n": int(r["n"])}
+            for r in rows}
+
+
+def _verdict_fields(f: dict[str, pd.DataFrame], outcomes, model_ids: list[str], baseline: str) -> dict[str, Any]:
+    """Significance across all pairs and axes, the power figures, and the ratings."""
+    if len(model_ids) < 2:
+        return {}
+    out: dict[str, Any] = {}
+    sig = stats.pairwise_significance(f["case_scores"], f["group_scores"], outcomes, n_boot=N_BOOT, seed=SEED)
+    out["significance"] = [
+        {"a": r["a"], "b": r["b"], "metric": r["metric"], "diff": num(r["diff"]), "ci": ci(r["ci_low"], r["ci_high"]),
+         "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]}
+        for r in sig.to_dict("records")]
+    out["power"] = stats.power_summary(f["case_scores"], outcomes)
+    if outcomes is not None and len(outcomes):
+        bt = stats.bradley_terry(outcomes, n_boot=N_BOOT // 4, seed=SEED)
+        ratings: dict[str, Any] = {
+            "method": "bradley-terry", "scale": "elo (400 points = 10:1 odds), mean 1000",
+            "models": [{"id": r["model"], "rating": num(r["rating"]), "ci": ci(r["ci_low"], r["ci_high"])}
+                       for r in bt.to_dict("records")]}
+        if len(f["lengths"]):
+            styled, coefs = stats.style_controlled_bt(outcomes, f["lengths"], n_boot=N_BOOT // 4, seed=SEED)
+            ratings["style_control"] = {
+                "coefficients": {k: num(v) for k, v in coefs.items()},
+                "models": [{"id": r["model"], "rating": num(r["rating"]), "ci": ci(r["ci_low"], r["ci_high"])}
+                           for r in styled.to_dict("records")]}
+            lc = stats.length_controlled_win_rate(outcomes, f["lengths"], baseline, n_boot=N_BOOT // 4, seed=SEED)
+            ratings["length_controlled"] = [
+                {"id": r["model"], "baseline": r["baseline"], "win_rate": num(r["win_rate"]),
+                 "ci": ci(r["ci_low"], r["ci_high"])} for r in lc.to_dict("records")]
+        out["ratings"] = ratings
+    return out
+
+
+def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgments: list[Judgment]) -> list[dict]:
+    by_key = {(a.case_id, a.model_id): a for a in answers}
+    out = []
+    for case in cases:
+        case_answers = {}
+        for mid in model_ids:
+            a = by_key[(case.id, mid)]
+            c = a.completion
+            case_answers[mid] = {
+                "text": c.text, "error": c.error, "ttft_s": num(c.ttft_s), "latency_s": num(c.latency_s),
+                "output_tokens": c.output_tokens, "tokens_per_s": num(c.tokens_per_s),
+                "finish_reason": c.finish_reason, "score": num(case_score(a.criteria)) if a.ok else None,
+                "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
+                "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
+                              "source": r.source, "detail": r.detail} for r in a.criteria],
+            }
+        out.append({
+            "id": case.id, "tags": case.tags, "messages": case.chat(), "reference": case.reference,
+            "answers": case_answers,
+            "judgments": [{"rep": j.rep, "order": j.order, "ranking": j.ranking, "error": j.error,
+                           "attempts": j.attempts, "judge": j.judge_id, "pair": list(j.pair) if j.pair else None}
+                          for j in judgments if j.case_id == case.id],
+        })
+    return out

@@ -1,0 +1,312 @@
+"""Results: the typed, versioned form of results.json, the machine contract CI and `bench gate` read.
+
+Built from the store and a run id alone (harness.results.build). Every interval is 95% and written as
+[low, high]; a figure that cannot be computed is null, never a guess. docs/results.md is generated from this
+model (`python -m harness.results.schema`), and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import ConfigError, from_validation
+
+SCHEMA_VERSION = 2
+
+
+
+def _finite_or_none(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+# A figure: a finite number, or null when it cannot be computed (NaN and infinities read as null).
+Figure = Annotated[float | None, BeforeValidator(_finite_or_none)]
+Interval = list[float] | None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AxisFigure(_Model):
+    score: Figure = Field(None, description="mean over cases of the per-case score on this axis (or theme)")
+    ci: Interval = Field(None, description="95% bootstrap interval over cases")
+    n: int | None = Field(None, description="cases that have a score on this axis")
+
+
+class Latency(_Model):
+    ttft_p50_s: Figure = Field(None, description="median time to the first streamed token, seconds")
+    ttft_p95_s: Figure = None
+    latency_p50_s: Figure = Field(None, description="median time of the whole request, seconds")
+    latency_p95_s: Figure = None
+    tokens_per_s: Figure = Field(None, description="median decode rate after the first token")
+    output_tokens_mean: Figure = None
+
+
+class ModelResult(_Model):
+    id: str
+    kind: str | None = None
+    fingerprint: str | None = Field(None, description="names exactly what answered (file hash, endpoint + model)")
+    family: str | None = None
+    size_mib: Figure = Field(None, description="size of the weights file, where the kind knows it")
+    n: int = Field(0, description="cases with a score")
+    errors: int = Field(0, description="answers that failed")
+    score: Figure = Field(None, description="mean per-case rubric score, clipped to [0, 1]")
+    score_ci: Interval = None
+    score_se: Figure = Field(None, description="bootstrap standard error of the score")
+    axes: dict[str, AxisFigure] = Field({}, description="the score per rubric axis")
+    themes: dict[str, AxisFigure] | None = Field(None, description="the score per case theme (HealthBench)")
+    win_rate: Figure = Field(None, description="mean pairwise win rate from the judge's rankings")
+    win_rate_ci: Interval = None
+    mean_rank: Figure = None
+    latency: Latency = Latency()
+    cost_usd: Figure = Field(None, description="summed cost of the answers, where prices are known")
+
+
+class SelfPreference(_Model):
+    model: str
+    family: str | None = None
+
+
+class Adversarial(_Model):
+    trials: int = 0
+    obeyed: int = 0
+    obey_rate: Figure = None
+    control_trials: int = 0
+    control_first_rate: Figure = None
+    lift: Figure = None
+    unparsed: int = 0
+    max_obey_rate: Figure = None
+
+
+class Audit(_Model):
+    position_consistency: Figure = Field(None, description="share of units ranked the same in every order")
+    flip_rate: Figure = None
+    first_position_rate: Figure = Field(None, description="share of judgments whose top pick was shown first")
+    longer_answer_rate: Figure = None
+    parse_failure_rate: Figure = None
+    judgments: int = 0
+    self_preference: list[SelfPreference] = []
+    adversarial: Adversarial | None = None
+    thresholds: dict[str, float] = {}
+    trusted: bool | None = Field(None, description="the audit's verdict; gates resting on the judge need true")
+    reasons: list[str] = []
+
+
+class Agreement(_Model):
+    items: int = 0
+    krippendorff_alpha: Figure = None
+    cohens_kappa: Figure = None
+
+
+class JudgeInfo(_Model):
+    id: str | None = Field(None, description="the judge's model id (a panel: ids joined by '+'); null: no judge")
+    panel: list[str] | None = None
+    fingerprint: str | None = None
+    kind: str | None = None
+    family: str | None = None
+    mode: Literal["rank", "pairwise"] | None = None
+    baseline: str | None = None
+    orders: int | None = None
+    judgments: int | None = None
+    errors: int | None = Field(None, description="judgments without a verdict")
+    retries: int | None = None
+    members: dict[str, Audit] | None = Field(None, description="a panel: each member's own audit")
+    agreement: Agreement | None = None
+    position_consistency: Figure = None
+    disagreements: int | None = None
+    first_position_rate: Figure = None
+    audit: Audit | None = None
+
+
+class PairwiseRow(_Model):
+    a: str
+    b: str
+    n: int | None = None
+    wins: int | None = None
+    losses: int | None = None
+    ties: int | None = None
+    win_rate: Figure = Field(None, description="how often a beats b (ties and split orders count half)")
+    ci: Interval = None
+    p_value: Figure = None
+    p_adjusted: Figure = Field(None, description="Holm-adjusted over all pairs")
+    test: str | None = None
+
+
+class SignificanceRow(_Model):
+    a: str
+    b: str
+    metric: str = Field(description="'score', 'axis:<name>' or 'wins'")
+    diff: Figure = Field(None, description="mean paired difference a - b")
+    ci: Interval = None
+    p_value: Figure = None
+    p_adjusted: Figure = None
+    test: str | None = None
+
+
+class Power(_Model):
+    n_cases: int | None = None
+    alpha: Figure = None
+    power: Figure = None
+    min_detectable_score_diff: Figure = None
+    min_detectable_win_rate_diff: Figure = None
+    warnings: list[str] = []
+
+
+class Rating(_Model):
+    id: str
+    rating: Figure = None
+    ci: Interval = None
+
+
+class StyleControl(_Model):
+    coefficients: dict[str, Figure] = {}
+    models: list[Rating] = []
+
+
+class LengthControlled(_Model):
+    id: str
+    baseline: str
+    win_rate: Figure = None
+    ci: Interval = None
+
+
+class Ratings(_Model):
+    method: str = "bradley-terry"
+    scale: str | None = None
+    models: list[Rating] = []
+    style_control: StyleControl | None = None
+    length_controlled: list[LengthControlled] | None = None
+
+
+class StageCount(_Model):
+    calls: int = 0
+    cached: int = 0
+
+
+class Generation(_Model):
+    calls: int = Field(0, description="model calls made by this run")
+    cached: int = Field(0, description="calls answered from the cache")
+    failed: int = Field(0, description="calls that failed (each attempt counted)")
+    by_stage: dict[str, StageCount] = {}
+
+
+class CriterionRow(_Model):
+    id: str
+    axis: str | None = None
+    points: Figure = None
+    met: bool | None = Field(None, description="null: could not be graded")
+    source: str | None = Field(None, description="check, judge, error or skipped")
+    detail: str | None = None
+
+
+class AnswerRow(_Model):
+    text: str = ""
+    error: str | None = None
+    ttft_s: Figure = None
+    latency_s: Figure = None
+    output_tokens: int | None = None
+    tokens_per_s: Figure = None
+    finish_reason: str | None = None
+    score: Figure = None
+    axes: dict[str, Figure] = {}
+    criteria: list[CriterionRow] = []
+
+
+class JudgmentRow(_Model):
+    rep: int
+    order: list[str]
+    ranking: list[str] | None = None
+    error: str | None = None
+    attempts: int = 1
+    judge: str | None = None
+    pair: list[str] | None = None
+
+
+class CaseResult(_Model):
+    id: str
+    tags: list[str] = []
+    messages: list[dict[str, str]] = []
+    reference: str | None = None
+    answers: dict[str, AnswerRow] = {}
+    judgments: list[JudgmentRow] = []
+
+
+class GateVerdict(_Model):
+    name: str
+    type: str
+    figure: Figure = None
+    threshold: Figure = None
+    op: str | None = None
+    verdict: Literal["pass", "fail", "error"]
+    reason: str | None = None
+
+
+class SuiteInfo(_Model):
+    name: str
+    version: int | str | None = None
+    cases: int | None = Field(None, description="cases in this run")
+    rubric: str | None = None
+    rubric_version: int | str | None = None
+    path: str | None = Field(None, description="the suite file, relative to the working directory when inside it")
+    hash: str | None = Field(None, description="sha256 of the suite's settings as the run read them")
+
+
+class RunSpec(_Model):
+    """What the run was asked, as it read it: later edits of the suite file do not change this run."""
+
+    system_prompt: str | None = None
+    judge_guidance: str | None = None
+    generation: dict[str, Any] = {}
+    judge_generation: dict[str, Any] = {}
+    judging: dict[str, Any] = {}
+    rubric: dict[str, Any] | None = Field(None, description="the rubric, whole")
+    gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
+
+
+class Results(_Model):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    created_at: str | None = None
+    wall_time_s: Figure = None
+    suite: SuiteInfo
+    spec: RunSpec | None = None
+    judge: JudgeInfo = JudgeInfo()
+    models: list[ModelResult]
+    pairwise: list[PairwiseRow] = []
+    significance: list[SignificanceRow] | None = None
+    power: Power | None = None
+    ratings: Ratings | None = None
+    generation: Generation = Generation()
+    gates: list[GateVerdict] | None = None
+    cases: list[CaseResult] = []
+
+    @field_validator("judge", mode="before")
+    @classmethod
+    def _no_judge(cls, value):
+        return {} if value is None else value  # "judge": null reads as a run without a judge
+
+    def model(self, model_id: str) -> ModelResult | None:
+        return next((m for m in self.models if m.id == model_id), None)
+
+    def to_json(self) -> str:
+        """results.json text: pretty, UTF-8 kept, NaN never written (a missing figure is null)."""
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def as_results(data: Any, source: str = "results") -> Results:
+    """A Results from a Results, a dict or results.json text; a bad one is a ConfigError naming the key."""
+    if isinstance(data, Results):
+        return data
+    try:
+        if isinstance(data, (str, bytes)):
+            return Results.model_validate_json(data)
+        return Results.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        if err["type"] == "json_invalid":
+            raise ConfigError(f"invalid JSON: {err['msg']}", path=source) from None
+        raise from_validation(exc, source) from None

@@ -1,0 +1,103 @@
+"""Rubrics (rubrics/<name>.yaml): weighted criteria over axes, graded by a deterministic check or by the judge.
+
+A criterion is *met* when the behaviour it describes is present; negative points mark behaviour to avoid.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import from_validation
+from .yamlfile import load_yaml
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Check(Strict):
+    """A deterministic check. `met` means: the behaviour the criterion describes is present."""
+
+    type: Literal["regex", "contains", "not_contains", "sections", "word_limit"]
+    pattern: str | None = None
+    phrases: list[str] | None = None
+    any: bool = False  # contains: any phrase (True) or all phrases (False)
+    sections: list[str] | None = None
+    max_words: int | None = Field(None, ge=1)
+    ignore_case: bool = True
+
+    @model_validator(mode="after")
+    def _needs(self):
+        need = {"regex": "pattern", "contains": "phrases", "not_contains": "phrases",
+                "sections": "sections", "word_limit": "max_words"}[self.type]
+        if getattr(self, need) in (None, []):
+            raise ValueError(f"check type '{self.type}' needs '{need}'")
+        if self.type == "regex":
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex: {exc}") from None
+        return self
+
+
+class Criterion(Strict):
+    id: str
+    text: str
+    points: float
+    axis: str
+    check: Check | None = None
+    applies_to: list[str] | None = None  # case tags; None means every case
+
+    @field_validator("points")
+    @classmethod
+    def _nonzero(cls, v):
+        if v == 0:
+            raise ValueError("points must be non-zero (negative points mark behaviour to avoid)")
+        return v
+
+    def applies(self, tags: list[str]) -> bool:
+        return self.applies_to is None or bool(set(self.applies_to) & set(tags))
+
+
+class Rubric(Strict):
+    name: str
+    version: int | str
+    description: str = ""
+    axes: list[str]
+    criteria: list[Criterion]
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        seen = set()
+        for i, c in enumerate(self.criteria):
+            if c.id in seen:
+                raise ValueError(f"criteria.{i}.id: duplicate criterion id '{c.id}'")
+            seen.add(c.id)
+            if c.axis not in self.axes:
+                raise ValueError(f"criteria.{i}.axis: '{c.axis}' is not one of the axes {self.axes}")
+        return self
+
+
+def load_rubric(path: Path) -> Rubric:
+    data, lines = load_yaml(path)
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(exc, str(path), lines=lines) from None
+
+
+def find_rubric(name: str, suite_path: Path) -> Path | None:
+    for base in (suite_path.parent.parent / "rubrics", suite_path.parent, Path.cwd() / "rubrics"):
+        for candidate in (base / name, base / f"{name}.yaml", base / f"{name}.yml"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def applicable_criteria(rubric_criteria: list[Criterion], case_criteria: list[Criterion],
+                        tags: list[str]) -> list[Criterion]:
+    return [c for c in [*rubric_criteria, *case_criteria] if c.applies(tags)]
