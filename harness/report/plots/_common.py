@@ -76,6 +76,11 @@ def not_shown(missing: Sequence[tuple[str, str]]) -> str:
     return "not shown: " + ", ".join(f"{what} ({why})" for what, why in missing)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 model`, `8 models`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
 def sentence(*parts: str) -> str:
     """Join caption parts into one line; empty parts are skipped."""
     text = "; ".join(p for p in parts if p)
@@ -93,61 +98,68 @@ def interval_text(low: float | None, high: float | None, one) -> str:
     return f" [{one(low)}, {one(high)}]" if low is not None and high is not None else ""
 
 
-# Offsets in points tried in turn around a point, with the text alignment that keeps the text clear of it.
-_CANDIDATES = ((6, 2, "left", "bottom"), (6, -2, "left", "top"), (-6, 2, "right", "bottom"),
-               (-6, -2, "right", "top"), (0, 7, "center", "bottom"), (0, -7, "center", "top"),
-               (10, 9, "left", "bottom"), (-10, -9, "right", "top"), (10, -9, "left", "top"),
-               (-10, 9, "right", "bottom"))
+# Offsets in points tried in turn around a point, with the text alignment that keeps the text clear of it;
+# then positions further out, joined to their point by a thin leader line.
+_NEAR = ((6, 2, "left", "bottom"), (6, -2, "left", "top"), (-6, 2, "right", "bottom"), (-6, -2, "right", "top"),
+         (0, 7, "center", "bottom"), (0, -7, "center", "top"), (10, 9, "left", "bottom"),
+         (-10, -9, "right", "top"), (10, -9, "left", "top"), (-10, 9, "right", "bottom"))
+_FAR = ((22, 16, "left", "bottom"), (-22, -16, "right", "top"), (22, -16, "left", "top"),
+        (-22, 16, "right", "bottom"), (0, 24, "center", "bottom"), (0, -24, "center", "top"),
+        (28, 0, "left", "center"), (-28, 0, "right", "center"))
+# Crossing a thin line costs less than covering a point or another label; a far position costs a little
+# more than a near one whose only flaw is a small overlap, so near labels win ties.
+_LINE_WEIGHT, _LABEL_WEIGHT, _OUTSIDE_WEIGHT, _FAR_COST = 0.25, 1.5, 4.0, 40.0
 
 
 def place_point_labels(drawing, ax, points: Sequence[tuple[float, float, str, str]],
                        avoid: Sequence[tuple[float, float, float, float]] = (),
-                       line: Sequence[tuple[float, float]] = ()) -> None:
-    """Label each (x, y, short text, full text) point, choosing for each the first position around it that
-    overlaps no other label, no point, no box in `avoid` (x0, y0, x1, y1 in data units: interval bars), no
-    part of `line` (a polyline in data units) and stays inside the axes; where none is free, the
-    least-overlapping one. Full names go in a tooltip when shortened."""
+                       line: Sequence[tuple[float, float]] = (), layout: bool = True) -> None:
+    """Label each (x, y, short text, full text) point at the first position around it that overlaps no other
+    label, no point, no box in `avoid` (x0, y0, x1, y1 in data units: interval bars), no part of `line` (a
+    polyline in data units) and stays inside the axes; where none is free, at the least costly one, further
+    out with a leader line if that is clearer. Full names go in a tooltip when shortened. `layout=False`
+    skips laying the figure out first, for a later panel of a figure already laid out (layout is most of a
+    plot's time)."""
     if not points:
         return
     renderer = drawing.figure.canvas.get_renderer()
-    drawing.figure.draw_without_rendering()
+    if layout:
+        drawing.figure.draw_without_rendering()
     to_display = ax.transData.transform
-    axes_box = ax.get_window_extent(renderer)
-    obstacles = []
+    frame = tuple(ax.get_window_extent(renderer).extents)
+    obstacles = []  # (box, weight)
     for x, y, _text, _full in points:
         px, py = to_display((x, y))
-        obstacles.append((px - 5, py - 5, px + 5, py + 5))
+        obstacles.append(((px - 5, py - 5, px + 5, py + 5), 1.0))
     for x0, y0, x1, y1 in avoid:
         (ax0, ay0), (ax1, ay1) = to_display((x0, y0)), to_display((x1, y1))
-        obstacles.append((min(ax0, ax1) - 2, min(ay0, ay1) - 2, max(ax0, ax1) + 2, max(ay0, ay1) + 2))
+        obstacles.append(((min(ax0, ax1) - 2, min(ay0, ay1) - 2, max(ax0, ax1) + 2, max(ay0, ay1) + 2), 1.0))
     corners = [to_display(p) for p in line]
     for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
         for k in range(1, 12):  # the line as a row of small boxes, in display space so log axes work too
             x, y = x0 + (x1 - x0) * k / 12, y0 + (y1 - y0) * k / 12
-            obstacles.append((x - 1.5, y - 1.5, x + 1.5, y + 1.5))
-    placed: list[tuple[float, float, float, float]] = []
+            obstacles.append(((x - 1.5, y - 1.5, x + 1.5, y + 1.5), _LINE_WEIGHT))
     for x, y, text, full in points:
-        annotation = ax.annotate(text, (x, y), xytext=(0, 0), textcoords="offset points", fontsize=7.5,
-                                 color=REFERENCE,
-                                 gid=drawing.label(full) if text != full else None, annotation_clip=False)
+        style = {"textcoords": "offset points", "fontsize": 7.5, "color": REFERENCE, "annotation_clip": False}
+        annotation = ax.annotate(text, (x, y), xytext=(0, 0), **style)
         best, best_cost = None, math.inf
-        for dx, dy, ha, va in _CANDIDATES:
+        for far, (dx, dy, ha, va) in [(False, c) for c in _NEAR] + [(True, c) for c in _FAR]:
             annotation.xyann = (dx, dy)
             annotation.set_horizontalalignment(ha)
             annotation.set_verticalalignment(va)
-            extent = annotation.get_window_extent(renderer)
-            box = (extent.x0, extent.y0, extent.x1, extent.y1)
-            cost = sum(_overlap(box, other) for other in placed + obstacles)
-            cost += _outside(box, (axes_box.x0, axes_box.y0, axes_box.x1, axes_box.y1)) * 4
+            box = tuple(annotation.get_window_extent(renderer).extents)
+            cost = sum(_overlap(box, other) * weight for other, weight in obstacles)
+            cost += _outside(box, frame) * _OUTSIDE_WEIGHT + (_FAR_COST if far else 0.0)
             if cost < best_cost:
-                best, best_cost = (dx, dy, ha, va, box), cost
+                best, best_cost = (far, dx, dy, ha, va, box), cost
             if cost == 0:
                 break
-        dx, dy, ha, va, box = best
-        annotation.xyann = (dx, dy)
-        annotation.set_horizontalalignment(ha)
-        annotation.set_verticalalignment(va)
-        placed.append(box)
+        far, dx, dy, ha, va, box = best
+        annotation.remove()  # measured without a leader line: computing one for every candidate is slow
+        leader = {"arrowstyle": "-", "color": "#9a9a9a", "linewidth": 0.6, "shrinkA": 1, "shrinkB": 4}
+        ax.annotate(text, (x, y), xytext=(dx, dy), ha=ha, va=va, gid=drawing.label(full) if text != full else None,
+                    arrowprops=leader if far else None, **style)
+        obstacles.append((box, _LABEL_WEIGHT))
 
 
 def logarithmic(ax, which: str) -> None:

@@ -130,6 +130,7 @@ def inline_svg(raw: str, kind: str, tooltips: dict[str, str], caption: str) -> s
     _add_tooltips(root, tooltips)
     digest = hashlib.sha1(ET.tostring(root)).hexdigest()[:8]
     _rename_ids(root, f"{kind}-{digest}")
+    _unwrap_plain_groups(root)
 
     root.attrib.pop("version", None)
     root.set("xmlns", SVG_NAMESPACE)
@@ -161,14 +162,31 @@ def _tidy(root: ET.Element) -> None:
         for name in _ROUNDED_ATTRIBUTES:
             if name in element.attrib:
                 element.set(name, _round_numbers(element.get(name), 2))
+        if "style" in element.attrib:
+            parts = [part.strip() for part in element.get("style").split(";")]
+            # the font list is set once on the root; every text repeating it is most of a plot's bytes
+            element.set("style", ";".join(part.replace(": ", ":") for part in parts
+                                          if part and not part.startswith("font-family")))
         if element.tag == "text":
-            style = ";".join(part for part in element.get("style", "").split(";")
-                             if part.strip() and not part.strip().startswith("font-family"))
-            element.set("style", style.replace(": ", ":").replace("; ", ";"))
             if re.fullmatch(r"rotate\(-?0 [^)]*\)", element.get("transform", "")):
                 del element.attrib["transform"]
             elif "transform" in element.attrib:
                 element.set("transform", _round_numbers(element.get("transform"), 2))
+
+
+def _unwrap_plain_groups(parent: ET.Element) -> None:
+    """Replace each <g> without attributes by its children, and drop empty <defs>: neither changes the picture."""
+    for child in list(parent):
+        _unwrap_plain_groups(child)
+    position = 0
+    while position < len(parent):
+        child = parent[position]
+        if (child.tag == "g" and not child.attrib) or (child.tag == "defs" and len(child) == 0):
+            parent.remove(child)
+            for offset, grandchild in enumerate(list(child)):
+                parent.insert(position + offset, grandchild)
+            continue
+        position += 1
 
 
 def _compact_path(d: str) -> str:

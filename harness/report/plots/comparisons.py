@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from .. import formatting as fmt
-from ._common import (REFERENCE, error_extent, finite, fitted_legend, interval_text, model_colours, name_list, not_shown,
-                      sentence, short_names)
+from ._common import (REFERENCE, counted, error_extent, finite, fitted_legend, interval_text, model_colours,
+                      name_list, not_shown, sentence, short_names)
 from ._svg import Plot, canvas, empty_plot
 from .inputs import AxisScore, GateMargin, PairedDifference, PairWinRate, Rating
 
@@ -80,7 +80,7 @@ def forest_plot(rows: Sequence[PairedDifference], margins: Sequence[GateMargin] 
         below = [f"{r.first} {MINUS} {r.second} {r.metric} ({fmt.signed(v)})" for r, v, lo, hi in drawn
                  if hi is not None and hi < 0]
         caption = sentence(
-            f"Paired differences (first model {MINUS} second, same cases) with intervals, {len(drawn)} rows",
+            f"Paired differences (first model {MINUS} second, same cases) with intervals, {counted(len(drawn), 'row')}",
             f"interval above 0: {_capped(above)}", f"interval below 0: {_capped(below)}",
             "dashed: " + ", ".join(f"{m.label} {fmt.signed(m.value)}" for m in margins) if margins else "",
             not_shown(missing))
@@ -137,9 +137,11 @@ def axis_scores_plot(scores: Sequence[AxisScore], colours: Mapping[str, str] | N
             on_axis = [s for s in drawn if s.axis == axis]
             if on_axis:
                 top = max(on_axis, key=lambda s: finite(s.score))
-                best.append(f"{axis} {top.model} ({fmt.score(top.score)})")
-        caption = sentence(f"Score per rubric axis with intervals, {len(models)} models over {len(axes)} axes",
-                           f"highest: {_capped(best, 8)}", not_shown(missing))
+                best.append(f"{axis} {top.model} ({fmt.score(top.score)})" if len(models) > 1
+                            else f"{axis} {fmt.score(top.score)}")
+        caption = sentence(f"Score per rubric axis with intervals, {counted(len(models), 'model')} over "
+                           f"{counted(len(axes), 'axis', 'axes')}",
+                           f"{'highest' if len(models) > 1 else models[0]}: {_capped(best, 8)}", not_shown(missing))
         return drawing.to_plot(kind, caption)
 
 
@@ -188,10 +190,11 @@ def win_rate_matrix_plot(rates: Sequence[PairWinRate], models: Sequence[str] | N
 
         ordered = len(order) * (len(order) - 1)
         strongest = max(cells.values(), key=lambda r: finite(r.win_rate))
+        strongest_interval = interval_text(finite(strongest.low), finite(strongest.high), fmt.pct)
         caption = sentence(f"Win rate of the row model over the column model; {len(cells)} of {ordered} ordered "
-                           "pairs compared, empty cells were not", f"highest: {strongest.row} over {strongest.column} "
-                           f"{fmt.pct(strongest.win_rate)}{interval_text(finite(strongest.low), finite(strongest.high), fmt.pct)}",
-                           not_shown(missing))
+                           "pairs compared, empty cells were not",
+                           f"highest: {strongest.row} over {strongest.column} {fmt.pct(strongest.win_rate)}"
+                           f"{strongest_interval}", not_shown(missing))
         return drawing.to_plot(kind, caption)
 
 
@@ -230,7 +233,7 @@ def ratings_plot(ratings: Sequence[Rating], colours: Mapping[str, str] | None = 
                          else "its interval is clear of every other")
             low = drawn[-1]
             facts.append(f"lowest {low.model} {finite(low.rating):.0f}{_rating_interval(low)}")
-        caption = sentence(f"Bradley-Terry ratings with intervals, {len(drawn)} models, highest first",
+        caption = sentence(f"Bradley-Terry ratings with intervals, {counted(len(drawn), 'model')}, highest first",
                            *facts, not_shown(missing))
         return drawing.to_plot(kind, caption)
 

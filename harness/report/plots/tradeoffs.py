@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from .. import formatting as fmt
-from ._common import (NEUTRAL, PALETTE, error_extent, finite, interval_text, logarithmic, model_colours,
+from ._common import (NEUTRAL, PALETTE, counted, error_extent, finite, interval_text, logarithmic, model_colours,
                       name_list, not_shown, place_point_labels, sentence, short_names)
 from ._svg import Plot, canvas, empty_plot
 from .inputs import ModelPoint, QuantLevel
@@ -76,7 +76,7 @@ def _quality_against(points: Sequence[ModelPoint], colours: Mapping[str, str] | 
         place_point_labels(drawing, ax, [(x, s, names[p.model], p.model) for p, x, s in drawn],
                            avoid=_interval_boxes((x, finite(p.score_low), finite(p.score_high)) for p, x, _s in drawn),
                            line=on_front)
-        caption = sentence(f"Score with interval against {axis_label}, {len(drawn)} models",
+        caption = sentence(f"Score with interval against {axis_label}, {counted(len(drawn), 'model')}",
                            f"Pareto front ({better}; point estimates, black rings): {name_list(front)}",
                            not_shown(missing))
         return drawing.to_plot(kind, caption)
@@ -110,6 +110,7 @@ def quantization_ladder_plot(levels: Sequence[QuantLevel]) -> Plot:
     colour = PALETTE[0]
     with canvas(6.4, 2.8) as drawing:
         axes = drawing.figure.subplots(1, len(panels), squeeze=False)[0]
+        labels = []
         for ax, (what, label, value_of) in zip(axes, panels):
             shown = sorted(((finite(lv.size_mib), finite(value_of(lv)), lv) for lv in sized
                             if finite(value_of(lv)) is not None), key=lambda t: t[0])
@@ -129,13 +130,16 @@ def quantization_ladder_plot(levels: Sequence[QuantLevel]) -> Plot:
             ax.set_title(label, fontsize=8.5)
             ax.grid(color="#eeeeee", linewidth=0.6)
             ax.set_axisbelow(True)
-            intervals = [(s, finite(lv.score_low), finite(lv.score_high)) for s, _v, lv in shown] if what == "score" else []
-            place_point_labels(drawing, ax, [(s, v, names[lv.label], lv.label) for s, v, lv in shown],
-                               avoid=_interval_boxes(intervals), line=[(s, v) for s, v, _l in shown])
+            intervals = ([(s, finite(lv.score_low), finite(lv.score_high)) for s, _v, lv in shown]
+                         if what == "score" else [])
+            labels.append((ax, [(s, v, names[lv.label], lv.label) for s, v, lv in shown], _interval_boxes(intervals),
+                           [(s, v) for s, v, _l in shown]))
+        for k, (ax, points, avoid, line) in enumerate(labels):
+            place_point_labels(drawing, ax, points, avoid=avoid, line=line, layout=k == 0)
         facts = [f"{lv.label} {fmt.rate(lv.size_mib)} MiB" + (f" score {fmt.score(lv.score)}"
                  if finite(lv.score) is not None else "") for lv in sorted(sized, key=lambda lv: -lv.size_mib)]
-        caption = sentence(f"{', '.join(w for w, _l, _v in panels)} against file size for {len(sized)} "
-                           f"quantization levels: {', '.join(facts)}", not_shown(missing))
+        caption = sentence(f"{', '.join(w for w, _l, _v in panels)} against file size for "
+                           f"{counted(len(sized), 'quantization level')}: {', '.join(facts)}", not_shown(missing))
         return drawing.to_plot(kind, caption)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ...errors import ConfigError
-from ._common import finite, fitted_legend, logarithmic, model_colours, not_shown, sentence, short_names
+from ._common import counted, finite, fitted_legend, logarithmic, model_colours, not_shown, sentence, short_names
 from ._svg import Plot, canvas, empty_plot
 from .inputs import LossSeries
 
@@ -32,7 +32,7 @@ def loss_series_from_manifest(manifest_path: Path) -> list[LossSeries]:
     csv_name = (manifest.get("outputs") or {}).get("loss_csv")
     if csv_name:
         csv_path = Path(csv_name)
-        if not csv_path.is_absolute() and not csv_path.exists():
+        if not csv_path.exists():  # a run folder that was moved or copied: the curve lies beside its manifest
             csv_path = manifest_path.parent / csv_path.name
         series.append(LossSeries(run, "train", _read_loss_csv(csv_path)))
     keys = HELD_OUT_KEYS.get(manifest.get("recipe"))
@@ -114,6 +114,6 @@ def loss_curves_plot(series: Sequence[LossSeries], log_scale: bool = False,
         dropped_text = f"{dropped} missing or non-finite losses left out" if dropped else ""
         if dropped and log_scale:
             dropped_text = f"{dropped} missing, non-finite or non-positive losses left out"
-        caption = sentence(f"Loss per optimizer step, {len(runs)} runs (solid: training, dashed: held-out)",
+        caption = sentence(f"Loss per optimizer step, {counted(len(runs), 'run')} (solid: training, dashed: held-out)",
                            *facts, dropped_text, not_shown(missing))
         return drawing.to_plot(kind, caption)
