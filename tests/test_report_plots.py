@@ -358,6 +358,26 @@ def test_markup_in_names_is_escaped_and_long_names_keep_a_tooltip():
         assert "&amp;" in plot.svg and "&lt;script&gt;" in plot.svg
 
 
+def test_every_plot_handles_a_single_model():
+    plots = {
+        "forest": forest_plot([]), "speed": quality_speed_plot([ModelPoint("only", 0.5, 0.4, 0.6, 50.0)]),
+        "cost": quality_cost_plot([ModelPoint("only", 0.5, 0.4, 0.6, 50.0)]),
+        "axes": axis_scores_plot([AxisScore("only", "accuracy", 0.5, 0.4, 0.6)]),
+        "winrate": win_rate_matrix_plot([], ["only"]), "ratings": ratings_plot([Rating("only", None)]),
+        "ladder": quantization_ladder_plot([QuantLevel("q4", 99.0, 0.5)]),
+        "loss": loss_curves_plot([LossSeries("only", "train", ((1, 1.0),))]),
+    }
+    expected = {"forest": 0, "speed": 1, "cost": 0, "axes": 1, "winrate": 0, "ratings": 0, "ladder": 1, "loss": 1}
+    assert {kind: plot.marks for kind, plot in plots.items()} == expected
+    for plot in plots.values():
+        parse(plot)
+        assert_inline_safe(plot)
+    assert "Pareto front (higher score and faster; point estimates, black rings): only" in plots["speed"].caption
+    assert plots["cost"].caption == "Score against USD per 1,000 cases: nothing to draw; not shown: only (no price)."
+    assert plots["ratings"].caption == "No ratings to draw (fewer than two models); not shown: only (no rating)."
+    assert plots["axes"].caption == "Score per rubric axis with intervals, 1 model over 1 axis; only: accuracy 0.500."
+
+
 def test_dollar_signs_stay_plain_text():
     plot = ratings_plot([Rating("$a$", 1000, 990, 1010), Rating("b$", 990, 980, 1000)])
     assert {"$a$", "b$"} <= set(texts(parse(plot)))

@@ -163,6 +163,8 @@ def win_rate_matrix_plot(rates: Sequence[PairWinRate], models: Sequence[str] | N
     size = 1.6 + 0.55 * len(order)
     with canvas(size + 1.2, size) as drawing:
         ax = drawing.figure.add_subplot()
+        for k in range(len(order)):  # the diagonal in light grey, so it reads apart from pairs not compared
+            ax.add_patch(Rectangle((k - 0.5, k - 0.5), 1, 1, facecolor="#eeeeee", edgecolor="white", linewidth=1.0))
         for (row, column), r in cells.items():
             i, j = order.index(row), order.index(column)
             rate = finite(r.win_rate)
