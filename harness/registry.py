@@ -14,6 +14,9 @@ KINDS: dict[str, str] = {
     "qat": "harness.adapters.qat:QATAdapter",
     "openai": "harness.adapters.openai:OpenAIAdapter",
     "anthropic": "harness.adapters.anthropic:AnthropicAdapter",
+    "gemini": "harness.adapters.gemini:GeminiAdapter",
+    "ollama": "harness.adapters.ollama:OllamaAdapter",
+    "bedrock": "harness.adapters.bedrock:BedrockAdapter",
 }
 
 
