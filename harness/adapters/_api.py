@@ -21,6 +21,7 @@ class ApiAdapter(Adapter):
     provider = ""
     sdk = ""
     package = ""
+    extra: str | None = "api"  # the bench-harness extra that installs `package`
     default_endpoint = ""
 
     def __init__(self, model_id: str, options, prices=None, max_concurrency: int = 1, family: str | None = None):
@@ -40,7 +41,7 @@ class ApiAdapter(Adapter):
                 try:
                     module = importlib.import_module(self.sdk)
                 except ImportError:
-                    raise MissingDependency(self.package or self.sdk, extra="api",
+                    raise MissingDependency(self.package or self.sdk, extra=self.extra,
                                             purpose=f"the '{self.provider}' model kind") from None
                 # Retries are ours (bounded, counted, the same for every kind): the SDK's are off.
                 self._client = self._make_client(module, self._api_key())

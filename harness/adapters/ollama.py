@@ -122,6 +122,7 @@ class OllamaAdapter(ApiAdapter):
     structured = "json_schema"
     provider = "ollama"
     sdk = package = "httpx"
+    extra = None  # httpx is a core dependency
     default_endpoint = DEFAULT_ENDPOINT
 
     def __init__(self, model_id: str, options: OllamaOptions, prices=None, max_concurrency: int = 1,
