@@ -112,12 +112,13 @@ def test_json_schema_through_a_forced_tool(aws):
     assert c.error is None and json.loads(c.text) == {"best": "B"} and c.finish_reason == "stop"
 
 
-def test_an_exception_inside_the_stream_is_retried(aws):
-    fake = FakeBedrock(access_key_id=ACCESS_KEY_ID, plan=lambda p, attempt: "throttle_event" if attempt == 1 else None)
+def test_an_exception_inside_the_stream_and_a_damaged_frame_are_retried(aws):
+    faults = ["throttle_event", "bad_crc"]
+    fake = FakeBedrock(access_key_id=ACCESS_KEY_ID, plan=lambda p, attempt: faults[attempt - 1] if attempt <= 2 else None)
     with LocalServer(fake) as server:
         c = adapter_for(server.url).generate(CHAT, GenerationSettings(max_tokens=64))
-        assert len(server.requests) == 2  # botocore's own retries are off: every attempt is ours
-    assert c.error is None and c.retries == 1 and c.text == "echo: My knee hurts after running."
+        assert len(server.requests) == 3  # botocore's own retries are off: every attempt is ours
+    assert c.error is None and c.retries == 2 and c.text == "echo: My knee hurts after running."
 
 
 def test_a_profile_from_the_aws_config_files_is_used(aws, tmp_path):

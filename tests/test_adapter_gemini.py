@@ -140,14 +140,14 @@ def test_retry_info_is_honoured_when_there_is_no_retry_after_header(no_keys):
     assert second.received_at - first.received_at >= 1.0  # backoff alone would be 10 ms
 
 
-def test_an_error_inside_the_stream_and_a_503_are_retried(no_keys):
+def test_an_error_inside_the_stream_a_cut_event_and_a_503_are_retried(no_keys):
     no_keys.setenv("GEMINI_API_KEY", KEY)
-    faults = ["error_chunk", "503"]
-    fake = FakeGemini(key=KEY, plan=lambda p, attempt: faults[attempt - 1] if attempt <= 2 else None)
+    faults = ["error_chunk", "cut_json", "503"]
+    fake = FakeGemini(key=KEY, plan=lambda p, attempt: faults[attempt - 1] if attempt <= 3 else None)
     with LocalServer(fake) as server:
         c = adapter_for(server.url).generate(CHAT, GenerationSettings(max_tokens=40))
-        assert len(server.requests) == 3  # the SDK's own retries are off: every attempt is ours
-    assert c.error is None and c.retries == 2 and c.text == "echo: Since my run today."
+        assert len(server.requests) == 4  # the SDK's own retries are off: every attempt is ours
+    assert c.error is None and c.retries == 3 and c.text == "echo: Since my run today."
 
 
 def test_a_blocked_prompt_is_a_recorded_failure_without_retries(no_keys):

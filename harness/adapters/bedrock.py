@@ -147,6 +147,7 @@ class BedrockAdapter(ApiAdapter):
     def _attempt(self, client, params: dict[str, Any], structured: bool) -> Completion:
         import botocore.exceptions as bx
         import urllib3.exceptions
+        from botocore.eventstream import ParserError
 
         use_tool = structured and "toolConfig" in params
         clock = StreamClock().start()
@@ -173,8 +174,8 @@ class BedrockAdapter(ApiAdapter):
                                f"set {self._key_hint()}") from None
         except (bx.ReadTimeoutError, bx.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError):
             raise TransientError(f"timed out after {self.options.timeout_s:g}s") from None
-        except (bx.HTTPClientError, bx.ConnectionError, bx.ResponseStreamingError,
-                urllib3.exceptions.HTTPError) as exc:
+        except (bx.HTTPClientError, bx.ConnectionError, bx.ResponseStreamingError, ParserError,
+                urllib3.exceptions.HTTPError) as exc:  # ParserError: a frame cut short or with a bad CRC
             raise TransientError(f"connection dropped: {type(exc).__name__}: {self._clean(str(exc))}") from None
         finally:
             if stream is not None:

@@ -139,6 +139,8 @@ class GeminiAdapter(ApiAdapter):
                         finish = _name(candidate.finish_reason)
         except errors.APIError as exc:
             raise self._translate(exc) from None
+        except errors.UnknownApiResponseError as exc:  # a chunk cut in the middle of its JSON
+            raise TransientError(f"unreadable stream: {self._clean(str(exc))}") from None
         except dropped as exc:
             if "Timeout" in type(exc).__name__:
                 raise TransientError(f"timed out after {self.options.timeout_s:g}s") from None

@@ -13,6 +13,7 @@ answer `structured_answer`, streamed as the tool's input JSON. The `metadata` ev
   "429"  ThrottlingException (with `retry_headers`);  "500" InternalServerException;  "503" ServiceUnavailable
   "slow", "stall", "refuse", "drop"  as in the other fakes
   "throttle_event"  a throttlingException inside a stream that started with 200
+  "bad_crc"  a frame whose message CRC does not match
   "400"  ValidationException;  "403" AccessDeniedException;  "404" ResourceNotFoundException
 """
 
@@ -138,6 +139,12 @@ class FakeBedrock:
                 return
             if i == 1 and fault == "stall":
                 reply.stall(self.slow_s)
+            if i == 1 and fault == "bad_crc":  # a frame damaged on the way
+                frame = bytearray(event("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta}))
+                frame[-5] ^= 0xFF
+                reply.chunk(bytes(frame))
+                reply.end_stream()
+                return
             if i == 1 and fault == "throttle_event":
                 reply.chunk(exception_event("throttlingException", "Too many tokens, please wait before trying again."))
                 reply.end_stream()

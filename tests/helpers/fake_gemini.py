@@ -10,6 +10,7 @@ sends: 400 INVALID_ARGUMENT with reason API_KEY_INVALID. `plan(prompt, attempt)`
   "slow"     no response for `slow_s`, then the answer;  "stall" a pause of `slow_s` mid-answer
   "refuse"   the connection closes before any response;  "drop" the connection cut mid-answer
   "error_chunk"  an error object inside a stream that started with 200
+  "cut_json" the body ends cleanly in the middle of an event's JSON
   "400"      INVALID_ARGUMENT whose message echoes the key;  "403" PERMISSION_DENIED
   "blocked"  the prompt refused: promptFeedback.blockReason SAFETY and no candidate
 """
@@ -117,6 +118,10 @@ class FakeGemini:
                 return
             if i == 1 and fault == "stall":
                 reply.stall(self.slow_s)
+            if i == 1 and fault == "cut_json":  # a proxy that ends the body in the middle of an event
+                reply.chunk(b'data: {"candidates": [{"content": {"ro\r\n\r\n')
+                reply.end_stream()
+                return
             if i == 1 and fault == "error_chunk":
                 reply.event(google_error(503, "UNAVAILABLE", "The model is overloaded. Please try again later."))
                 reply.end_stream()
