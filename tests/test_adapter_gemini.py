@@ -156,3 +156,12 @@ def test_a_blocked_prompt_is_a_recorded_failure_without_retries(no_keys):
         c = adapter_for(server.url).generate(CHAT, GenerationSettings(max_tokens=40))
         assert len(server.requests) == 1
     assert c.text == "" and c.finish_reason == "error" and "blocked by the API (SAFETY)" in c.error
+
+
+def test_permission_denied_fails_at_once(no_keys):
+    no_keys.setenv("GEMINI_API_KEY", KEY)
+    with LocalServer(FakeGemini(key=KEY, plan=lambda p, a: "403")) as server:
+        with pytest.raises(AdapterError, match=r"permission denied \(403\).*gemini-test") as err:
+            adapter_for(server.url).generate(CHAT, GenerationSettings(max_tokens=8))
+        assert len(server.requests) == 1
+    assert "\n" not in str(err.value)
