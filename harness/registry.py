@@ -40,6 +40,11 @@ KINDS: dict[str, Kind] = {
                    purpose="the 'openai' model kind"),
     "anthropic": Kind("harness.adapters.anthropic:AnthropicAdapter", ("anthropic",), extra="api",
                       purpose="the 'anthropic' model kind"),
+    "gemini": Kind("harness.adapters.gemini:GeminiAdapter", ("google.genai",), pip="google-genai", extra="api",
+                   purpose="the 'gemini' model kind"),
+    "ollama": Kind("harness.adapters.ollama:OllamaAdapter"),  # httpx, a core dependency
+    "bedrock": Kind("harness.adapters.bedrock:BedrockAdapter", ("boto3",), extra="api",
+                    purpose="the 'bedrock' model kind"),
 }
 
 

@@ -19,8 +19,7 @@ from harness.config import ModelEntry
 from harness.errors import MissingDependency
 from harness.registry import KINDS, adapter_class, create_adapter
 from tests.conftest_models import lora_adapter, qat_checkpoint, smollm2_hf, threads_for_tests  # noqa: F401
-from tests.helpers.fake_anthropic import FakeAnthropic
-from tests.helpers.fake_openai import FakeOpenAI
+from tests.helpers.api_kinds import BY_NAME, use_credentials
 from tests.helpers.http_server import LocalServer
 
 CHAT = [{"role": "user", "content": "Say hello."}]
@@ -89,32 +88,20 @@ def qat_case(request):
     yield Case(_entry("qat", path=str(checkpoint.path), torch_threads=threads_for_tests()), _transformers_broken)
 
 
-@contextlib.contextmanager
-def openai_case(request):
-    monkeypatch = request.getfixturevalue("monkeypatch")
-    monkeypatch.setenv("CONTRACT_OPENAI_KEY", "sk-contract")
-    failing = {"yes": False}
-    handler = FakeOpenAI(key="sk-contract", plan=lambda prompt, attempt: "500" if failing["yes"] else None)
-    with LocalServer(handler) as server:
-        def broken(adapter):
-            failing["yes"] = True
-            return adapter.generate(CHAT, SETTINGS)
-        yield Case(_entry("openai", model="gpt-test", base_url=f"{server.url}/v1", api_key_env="CONTRACT_OPENAI_KEY",
-                          max_retries=0), broken)
-
-
-@contextlib.contextmanager
-def anthropic_case(request):
-    monkeypatch = request.getfixturevalue("monkeypatch")
-    monkeypatch.setenv("CONTRACT_ANTHROPIC_KEY", "sk-ant-contract")
-    failing = {"yes": False}
-    handler = FakeAnthropic(key="sk-ant-contract", plan=lambda prompt, attempt: "529" if failing["yes"] else None)
-    with LocalServer(handler) as server:
-        def broken(adapter):
-            failing["yes"] = True
-            return adapter.generate(CHAT, SETTINGS)
-        yield Case(_entry("anthropic", model="claude-test", base_url=server.url, api_key_env="CONTRACT_ANTHROPIC_KEY",
-                          max_retries=0), broken)
+def api_case(name: str):
+    """An API kind against its local fake server (tests/helpers/api_kinds.py); it fails by answering 500."""
+    @contextlib.contextmanager
+    def make(request):
+        kind = BY_NAME[name]
+        use_credentials(name, request.getfixturevalue("monkeypatch"), request.getfixturevalue("tmp_path"))
+        failing = {"yes": False}
+        with LocalServer(kind.make_fake(plan=lambda prompt, attempt: "500" if failing["yes"] else None)) as server:
+            def broken(adapter):
+                failing["yes"] = True
+                return adapter.generate(CHAT, SETTINGS)
+            options = {**kind.options(server.url), "max_retries": 0}
+            yield Case(_entry(name, **options), broken)
+    return make
 
 
 CASES = {
@@ -123,8 +110,7 @@ CASES = {
     "hf": pytest.param(hf_case, marks=pytest.mark.slow),
     "lora": pytest.param(lora_case, marks=pytest.mark.slow),
     "qat": pytest.param(qat_case, marks=pytest.mark.slow),
-    "openai": openai_case,
-    "anthropic": anthropic_case,
+    **{name: api_case(name) for name in ("openai", "anthropic", "gemini", "ollama", "bedrock")},
 }
 
 

@@ -1,5 +1,5 @@
-"""What the two SDK-backed kinds (openai, anthropic) share beyond the retry policy: one lazily made client
-per adapter, the key-free fingerprint, and `generate` as bounded retries around one streamed attempt."""
+"""What the API kinds (openai, anthropic, gemini, ollama, bedrock) share beyond the retry policy: one lazily
+made client per adapter, the key-free fingerprint, and `generate` as bounded retries around one streamed attempt."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from .base import Adapter, Completion, GenerationSettings, Message
 
 
 class ApiAdapter(Adapter):
-    """Subclasses set `provider`, `sdk` (the module to import), `default_endpoint`, and implement
-    `_make_client`, `_params` and `_attempt`."""
+    """Subclasses set `provider`, `sdk` (the module to import; the registry checks it is installed),
+    `default_endpoint`, and implement `_make_client`, `_params` and `_attempt`."""
 
     provider = ""
     sdk = ""
@@ -37,9 +37,8 @@ class ApiAdapter(Adapter):
         with self._client_lock:
             if self._client is None:
                 module = importlib.import_module(self.sdk)
-                key = api_key_from_env(self.options.api_key_env, self.options.base_url)
                 # Retries are ours (bounded, counted, the same for every kind): the SDK's are off.
-                self._client = self._make_client(module, key)
+                self._client = self._make_client(module, self._api_key())
             return self._client
 
     def close(self) -> None:
@@ -66,9 +65,20 @@ class ApiAdapter(Adapter):
         completion.retries = retries
         return completion
 
+    def _api_key(self) -> str | None:
+        return api_key_from_env(self.options.api_key_env, self.options.base_url)
+
+    def _secret(self) -> str | None:
+        """The key the client holds, so that text echoing it can be cleaned."""
+        return getattr(self._client, "api_key", None)
+
+    def _key_hint(self) -> str:
+        """Where the credentials come from, for a message that says they were rejected."""
+        return f"the environment variable {self.options.api_key_env}"
+
     def _clean(self, text: str) -> str:
         """Server text made fit for a message: one line, and never the key (error bodies may echo it)."""
-        return one_line(redact(text, getattr(self._client, "api_key", None)))
+        return one_line(redact(text, self._secret()))
 
     def _status_error(self, status: int, server_says: str, headers) -> Exception:
         """An HTTP error status as a TransientError (worth another attempt) or a one-line AdapterError."""
@@ -77,7 +87,7 @@ class ApiAdapter(Adapter):
             return TransientError(f"HTTP {status}: {server_says}", retry_after=parse_retry_after(headers))
         if status == 401:
             return AdapterError(f"{self.model_id}: the API key was rejected (401) by {self._endpoint}; "
-                                f"check the environment variable {self.options.api_key_env}")
+                                f"check {self._key_hint()}")
         if status == 403:
             return AdapterError(f"{self.model_id}: permission denied (403) at {where}: {server_says}")
         if status == 404:

@@ -40,16 +40,21 @@ RETRYABLE_STATUS = frozenset({408, 409, 429})
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
 
 
-class ApiOptions(StrictOptions):
-    """Settings every API kind shares (models.yaml keys)."""
+class RetryOptions(StrictOptions):
+    """Timeout and retry settings every remote kind shares (models.yaml keys)."""
 
-    model: str
-    base_url: str | None = None
-    api_key_env: EnvName
     timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(5, ge=0, le=20)
     backoff_initial_s: float = Field(1.0, ge=0)
     backoff_max_s: float = Field(30.0, ge=0)
+
+
+class ApiOptions(RetryOptions):
+    """Settings the key-authenticated API kinds share (models.yaml keys)."""
+
+    model: str
+    base_url: str | None = None
+    api_key_env: EnvName
 
 
 class TransientError(Exception):

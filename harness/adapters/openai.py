@@ -17,7 +17,10 @@ Two server differences matter and have options:
   accept only `max_completion_tokens`: set `token_param: max_completion_tokens` for those.
 - `response_format_style`: JSON-schema output is asked for as `{"type": "json_object", "schema": ...}`,
   the shape llama-cpp-python's server turns into a grammar; OpenAI itself wants
-  `{"type": "json_schema", "json_schema": {...}}`: set `response_format_style: json_schema`.
+  `{"type": "json_schema", "json_schema": {...}}`: set `response_format_style: json_schema`. vLLM takes
+  `json_schema` too; `guided_json` (vLLM before 0.12) and `structured_outputs` (vLLM 0.12 and later) send the
+  schema in vLLM's own request fields instead. vLLM ignores request fields it does not know, so a style the
+  server does not speak gives unconstrained text, not an error (docs/models.md, "vLLM").
 
 A server on this machine (base_url on 127.0.0.1) counts as a local model: the runner does not let it compete
 for the CPU with in-process models (`local` overrides the guess).
@@ -43,7 +46,7 @@ DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 class OpenAIOptions(ApiOptions):
     api_key_env: EnvName = "OPENAI_API_KEY"
     token_param: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
-    response_format_style: Literal["json_object", "json_schema"] = "json_object"
+    response_format_style: Literal["json_object", "json_schema", "guided_json", "structured_outputs"] = "json_object"
     stream_usage: bool = True  # ask for a usage chunk; turn off for servers that reject stream_options
     # The suite's repeat_penalty, under the name the server knows it by (llama.cpp: repeat_penalty, vLLM:
     # repetition_penalty); None: not sent (OpenAI has none). llama.cpp's servers apply 1.1 when none is sent,
@@ -75,10 +78,17 @@ def request_params(options: OpenAIOptions, messages: list[Message], settings: Ge
         params["stop"] = list(settings.stop)
     if options.stream_usage:
         params["stream_options"] = {"include_usage": True}
-    if json_schema is not None:
+    extra_body: dict[str, Any] = {}
+    if json_schema is not None and options.response_format_style == "guided_json":
+        extra_body["guided_json"] = json_schema
+    elif json_schema is not None and options.response_format_style == "structured_outputs":
+        extra_body["structured_outputs"] = {"json": json_schema}
+    elif json_schema is not None:
         params["response_format"] = response_format(json_schema, options.response_format_style)
     if options.repeat_penalty_param:
-        params["extra_body"] = {options.repeat_penalty_param: settings.repeat_penalty}
+        extra_body[options.repeat_penalty_param] = settings.repeat_penalty
+    if extra_body:
+        params["extra_body"] = extra_body
     return params
 
 

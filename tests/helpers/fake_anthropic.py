@@ -2,9 +2,9 @@
 
 Text answers are "echo: <last user message>", one word per `content_block_delta`. When the request forces a
 tool, the answer is the tool input `tool_input` streamed as `input_json_delta` pieces. `plan(prompt, attempt)`
-names a fault: "429", "529" (overloaded), "overloaded_event" (an `error` event inside a 200 stream),
-"stall" (a pause of `slow_s` mid-answer), "drop" (the connection cut mid-answer), "400" (a message echoing
-the key it was sent).
+names a fault: "429", "500", "529" (overloaded), "overloaded_event" (an `error` event inside a 200 stream),
+"slow" (no response for `slow_s`), "stall" (a pause of `slow_s` mid-answer), "refuse" (the connection closed
+before any response), "drop" (the connection cut mid-answer), "400" (a message echoing the key it was sent).
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ class FakeAnthropic:
             reply.json(400, {"type": "error", "error": {"type": "invalid_request_error",
                                                         "message": f"key {given} cannot use this model"}})
             return
+        if fault == "500":
+            reply.json(500, {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}})
+            return
+        if fault == "refuse":
+            reply.drop()
+            return
+        if fault == "slow":
+            reply.stall(self.slow_s)
         self._answer(body, reply, fault)
 
     def _answer(self, body: dict, reply: Reply, fault: str | None) -> None:

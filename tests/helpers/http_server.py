@@ -1,7 +1,8 @@
 """A small HTTP/1.1 server on 127.0.0.1 in a thread, for fake API endpoints.
 
-A test gives it a `handler(request, reply)` function; `reply` can send JSON, stream server-sent events
-(chunked, as real servers do), stall, or cut the connection mid-answer, which is what the fault tests need.
+A test gives it a `handler(request, reply)` function; `reply` can send JSON, stream server-sent events,
+JSON lines or raw bytes (chunked, as real servers do), stall, or cut the connection mid-answer, which is what
+the fault tests need. GET and POST both reach the handler (a GET's body is None).
 """
 
 from __future__ import annotations
@@ -41,20 +42,29 @@ class Reply:
         self._h.wfile.write(data)
         self._h.wfile.flush()
 
-    def start_stream(self) -> None:
+    def start_stream(self, content_type: str = "text/event-stream", headers: dict[str, str] | None = None) -> None:
         self._h.send_response(200)
-        self._h.send_header("Content-Type", "text/event-stream")
+        self._h.send_header("Content-Type", content_type)
         self._h.send_header("Cache-Control", "no-cache")
         self._h.send_header("Transfer-Encoding", "chunked")
+        for name, value in (headers or {}).items():
+            self._h.send_header(name, value)
         self._h.end_headers()
+        self._h.wfile.flush()
+
+    def chunk(self, payload: bytes) -> None:
+        """One chunk of a chunked body, sent at once."""
+        self._h.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
         self._h.wfile.flush()
 
     def event(self, data: Any, event: str | None = None) -> None:
         text = (f"event: {event}\n" if event else "") + "data: " + (data if isinstance(data, str)
                                                                     else json.dumps(data)) + "\n\n"
-        payload = text.encode()
-        self._h.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
-        self._h.wfile.flush()
+        self.chunk(text.encode())
+
+    def json_line(self, data: Any) -> None:
+        """One object of a newline-delimited JSON stream (Ollama's)."""
+        self.chunk((json.dumps(data) + "\n").encode())
 
     def end_stream(self) -> None:
         self._h.wfile.write(b"0\r\n\r\n")
@@ -122,6 +132,15 @@ class LocalServer:
                     outer.handler(request, Reply(self))
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (its timeout): nothing to answer
+
+            def do_GET(self):  # noqa: N802
+                request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None)
+                with outer._lock:
+                    outer.requests.append(request)
+                try:
+                    outer.handler(request, Reply(self))
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
 
             def log_message(self, *args):  # keep test output quiet
                 pass
