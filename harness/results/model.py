@@ -40,10 +40,25 @@ class AxisFigure(_Model):
 class Latency(_Model):
     ttft_p50_s: Figure = Field(None, description="median time to the first streamed token, seconds")
     ttft_p95_s: Figure = None
-    latency_p50_s: Figure = Field(None, description="median time of the whole request, seconds")
+    latency_p50_s: Figure = Field(None, description="median time of the whole request, failed calls counted at "
+                                                    "their elapsed time, seconds")
     latency_p95_s: Figure = None
+    latency_p95_upper_s: Figure = Field(None, description="95% upper confidence bound of the p95 latency "
+                                                          "(order statistics); null when too few calls")
+    ttft_p95_upper_s: Figure = None
     tokens_per_s: Figure = Field(None, description="median decode rate after the first token")
     output_tokens_mean: Figure = None
+    calls: int = Field(0, description="answer calls the percentiles are taken over")
+    failed: int = Field(0, description="of which failed; counted at their elapsed time")
+    ttft_lower_bound: bool = Field(False, description="true when failed calls (which never gave a first token) "
+                                                      "are counted at their elapsed time: the TTFT figures are "
+                                                      "then lower bounds")
+
+
+class StageErrors(_Model):
+    answer: int = Field(0, description="answers that failed")
+    grade: int = Field(0, description="criteria the grader could not grade (failed or split votes)")
+    judge: int = Field(0, description="judgments of this model's answers with no verdict")
 
 
 class ModelResult(_Model):
@@ -52,8 +67,14 @@ class ModelResult(_Model):
     fingerprint: str | None = Field(None, description="names exactly what answered (file hash, endpoint + model)")
     family: str | None = None
     size_mib: Figure = Field(None, description="size of the weights file, where the kind knows it")
-    n: int = Field(0, description="cases with a score")
+    n: int = Field(0, description="cases the score is taken over (see missing)")
+    cases: int = Field(0, description="cases attempted")
+    answered: int = Field(0, description="cases with an answer (no error)")
+    graded: int = Field(0, description="answered cases whose every applicable criterion was graded")
     errors: int = Field(0, description="answers that failed")
+    errors_by_stage: StageErrors = StageErrors()
+    flags: dict[str, int] = Field({}, description="answers flagged by code: empty, truncated, repetition, "
+                                                  "prompt_echo, wrong_language")
     score: Figure = Field(None, description="mean per-case rubric score, clipped to [0, 1]")
     score_ci: Interval = None
     score_se: Figure = Field(None, description="bootstrap standard error of the score")
@@ -69,6 +90,21 @@ class ModelResult(_Model):
 class SelfPreference(_Model):
     model: str
     family: str | None = None
+
+
+class AuditCheck(_Model):
+    """One bias or reliability figure of the judge, with its interval and the limit it is held to."""
+
+    name: str = Field(description="position, flips, length, self_preference, planted, parse")
+    judge: str | None = Field(None, description="the judge measured (a panel's members are measured apart)")
+    label: str = ""
+    value: Figure = None
+    ci: Interval = None
+    n: int = Field(0, description="units the figure is taken over")
+    chance: Figure = Field(None, description="what an unbiased judge would give")
+    limit: Figure = None
+    outcome: Literal["pass", "fail", "not established"] = "not established"
+    detail: str = ""
 
 
 class Adversarial(_Model):
@@ -92,6 +128,11 @@ class Audit(_Model):
     self_preference: list[SelfPreference] = []
     adversarial: Adversarial | None = None
     thresholds: dict[str, float] = {}
+    checks: list[AuditCheck] = Field([], description="every bias figure with its interval, limit and outcome")
+    judgment_failure_rate: Figure = Field(None, description="share of judgments with no verdict (judgment units)")
+    attempt_failure_rate: Figure = Field(None, description="share of judge attempts that did not parse (attempts)")
+    grade_failures: int = Field(0, description="judge-graded criteria left ungraded (failed or split)")
+    one_order_only: int = Field(0, description="units where only one order gave a verdict: left out of win rates")
     trusted: bool | None = Field(None, description="the audit's verdict; gates resting on the judge need true")
     reasons: list[str] = []
 
@@ -140,6 +181,8 @@ class SignificanceRow(_Model):
     a: str
     b: str
     metric: str = Field(description="'score', 'axis:<name>' or 'wins'")
+    n: int | None = Field(None, description="cases both models answered and that were fully graded (scores) or "
+                                            "judged in every order (wins)")
     diff: Figure = Field(None, description="mean paired difference a - b")
     ci: Interval = None
     p_value: Figure = None
@@ -172,6 +215,7 @@ class LengthControlled(_Model):
     baseline: str
     win_rate: Figure = None
     ci: Interval = None
+    reason: str | None = Field(None, description="why the figure is null, when it is")
 
 
 class Ratings(_Model):
@@ -206,6 +250,8 @@ class CriterionRow(_Model):
 class AnswerRow(_Model):
     text: str = ""
     error: str | None = None
+    flags: list[str] = Field([], description="what code found wrong with the answer (see ModelResult.flags)")
+    graded: bool | None = Field(None, description="every applicable criterion graded")
     ttft_s: Figure = None
     latency_s: Figure = None
     output_tokens: int | None = None
@@ -243,6 +289,8 @@ class GateVerdict(_Model):
     op: str | None = None
     verdict: Literal["pass", "fail", "error"]
     reason: str | None = None
+    warning: str | None = Field(None, description="the suite is underpowered for what the gate asks (a design "
+                                                  "figure; it does not change the verdict)")
 
 
 class SuiteInfo(_Model):
@@ -255,9 +303,16 @@ class SuiteInfo(_Model):
     hash: str | None = Field(None, description="sha256 of the suite's settings as the run read them")
 
 
+class Scoring(_Model):
+    missing: Literal["zero", "exclude"] = Field("zero", description="what an unanswered case counts as in a "
+                                                                    "model's own score")
+    flagged: dict[str, str] = Field({}, description="flag -> what a flagged answer scores ('zero' or 'keep')")
+
+
 class RunSpec(_Model):
     """What the run was asked, as it read it: later edits of the suite file do not change this run."""
 
+    scoring: Scoring = Scoring()
     system_prompt: str | None = None
     judge_guidance: str | None = None
     generation: dict[str, Any] = {}
