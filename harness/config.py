@@ -77,12 +77,25 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
 
 class JudgingSettings(Strict):
     mode: Literal["rank", "pairwise"] = "rank"
-    orders: int = Field(2, ge=2, le=12)  # rank mode (at least two); pairwise always judges both orders
+    # Rank mode: at least this many orders per case, and never fewer than the answers shown, so that every
+    # answer is shown in every position (rotations); pairwise always judges both orders.
+    orders: int = Field(2, ge=2, le=12)
     baseline: str | None = None  # pairwise: compare each model only against this one
-    adversarial: int = Field(6, ge=0, le=1000)  # cases used to test obedience to planted instructions (0: off)
+    # Cases used to test obedience to instructions planted in answers (0: off, and the judge is then not
+    # trusted); 13 cases give 26 paired trials, the fewest that can bound the lift under 0.1.
+    adversarial: int = Field(13, ge=0, le=1000)
     seed: int = 1234
     max_retries: int = Field(2, ge=0, le=10)
     grade_criteria: bool = True  # judge-graded rubric criteria (those without a check)
+
+
+class ScoringSettings(Strict):
+    # What an unanswered case counts as in a model's own score: 0 (the default), or left out. Comparisons
+    # between models always use the cases every compared model answered and that were fully graded.
+    missing: Literal["zero", "exclude"] = "zero"
+    # What an answer flagged by code scores (harness.flags): zero (meets no criterion) or keep (graded as is).
+    flagged: dict[Literal["empty", "truncated", "repetition", "prompt_echo", "wrong_language"],
+                  Literal["zero", "keep"]] = {}
 
 
 class Suite(Strict):
@@ -99,6 +112,7 @@ class Suite(Strict):
     generation: GenerationSettings = GenerationSettings()
     judge_generation: GenerationSettings = GenerationSettings(max_tokens=128)
     judging: JudgingSettings = JudgingSettings()
+    scoring: ScoringSettings = ScoringSettings()
     gates: list[Any] = []  # parsed by harness.gates.spec when the suite is loaded
 
     def judge_ids(self) -> list[str]:

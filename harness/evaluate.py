@@ -22,7 +22,8 @@ from .config import LoadedSuite, ModelEntry, find_suite, load_models, load_suite
 from .errors import ConfigError
 from .executor import Call, Executor, make_ask
 from .files import portable_path, stable_hash
-from .grading import grade_answers
+from .flags import DEFAULT_POLICY
+from .grading import flag_answers, grade_answers
 from .judge.adversarial import run_planted_trials
 from .judge.compare import guidance, judge_answers
 from .records import Answer
@@ -95,7 +96,9 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
                   "case_format": suite.case_format, "path": portable_path(plan.loaded.path),
                   "hash": identity["suite_hash"]},
-        "settings": {"system_prompt": suite.system_prompt, "judge_guidance": suite.judge_guidance,
+        "settings": {"scoring": {"missing": suite.scoring.missing,
+                                 "flagged": {**DEFAULT_POLICY, **suite.scoring.flagged}},
+                     "system_prompt": suite.system_prompt, "judge_guidance": suite.judge_guidance,
                      "generation": suite.generation.model_dump(), "judge_generation": suite.judge_generation.model_dump(),
                      "judging": suite.judging.model_dump()},
         "rubric": rubric.model_dump() if rubric else None,
@@ -123,9 +126,9 @@ def open_run(store: Store, plan: Plan, adapters: dict[str, Adapter], log) -> str
     return run_id
 
 
-def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, store: Store,
-                 run_id: str) -> dict[tuple[str, str], Answer]:
-    """Every model answers every case (the suite's system prompt first); each answer is stored."""
+def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor
+                 ) -> tuple[dict[tuple[str, str], Answer], dict[tuple[str, str], str]]:
+    """Every model answers every case (the suite's system prompt first): the answers and their cache keys."""
     suite = plan.suite
     calls = []
     for case in plan.cases:
@@ -138,11 +141,12 @@ def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, s
     calls.sort(key=lambda c: plan.model_ids.index(c.adapter.model_id))
     executor.run(calls, "answers")
     out: dict[tuple[str, str], Answer] = {}
+    keys: dict[tuple[str, str], str] = {}
     for call in calls:
         answer = Answer(call.extra["case"], call.adapter.model_id, call.result)
-        store.save_answer(run_id, answer, call.key)
         out[(answer.case_id, answer.model_id)] = answer
-    return out
+        keys[(answer.case_id, answer.model_id)] = call.key
+    return out, keys
 
 
 def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: str, progress) -> None:
@@ -151,8 +155,12 @@ def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: s
     ask = make_ask(executor, adapters, suite.judge_generation, suite.judging.max_retries)
     judging = suite.judging
     with progress:
-        answers = answer_cases(plan, adapters, executor, store, run_id)
-        grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria)
+        answers, keys = answer_cases(plan, adapters, executor)
+        flag_answers(plan.cases, answers, suite.system_prompt)
+        for answer in answers.values():
+            store.save_answer(run_id, answer, keys[(answer.case_id, answer.model_id)])
+        grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria,
+                      {**DEFAULT_POLICY, **suite.scoring.flagged})
         for answer in answers.values():
             store.save_grades(run_id, answer)
         said = guidance(suite.judge_guidance, rubric.description if rubric else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .cases import Case
+from .flags import answer_flags, case_language, zeroing
 from .judge import prompts
 from .judge.parsing import parse_met
 from .records import Answer, Ask, CriterionResult, JudgeRequest
@@ -52,10 +53,15 @@ def run_check(check: Check, text: str) -> tuple[bool, str]:
 
 
 def case_score(results: list[CriterionResult], axis: str | None = None) -> float | None:
-    """Sum of points met over the sum of positive points, over graded criteria (of one axis if given).
+    """Sum of points met over the sum of positive points (of one axis if given).
 
-    None when no positive points apply (the case says nothing about that axis)."""
-    graded = [r for r in results if r.met is not None and (axis is None or r.axis == axis)]
+    None when no positive points apply (the case says nothing about that axis), and None when a criterion that
+    applies could not be graded: scoring the case on the rest would let an ungraded penalty vanish. Criteria
+    skipped by design (no judge in this run) do not apply."""
+    mine = [r for r in results if (axis is None or r.axis == axis) and r.source != "skipped"]
+    if any(r.met is None for r in mine):
+        return None
+    graded = mine
     possible = sum(r.points for r in graded if r.points > 0)
     if possible <= 0:
         return None
@@ -65,9 +71,11 @@ def case_score(results: list[CriterionResult], axis: str | None = None) -> float
 
 def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str],
                   answers: dict[tuple[str, str], Answer], judge_ids: list[str], ask: Ask | None,
-                  judge_criteria: bool = True) -> None:
+                  judge_criteria: bool = True, flagged: dict[str, str] | None = None) -> None:
     """Fill each successful answer's `criteria` in rubric order: checks by code, the rest by the judges (a
-    majority of the judges that gave a verdict; a split is not met), or "skipped" without a judge."""
+    majority of the judges that gave a verdict; an even split is ungraded), or "skipped" without a judge.
+    An answer whose flags score zero under `flagged` (harness.flags) meets no criterion: it is not graded on
+    words it only holds by echoing its instructions or repeating itself."""
     pending: list[tuple[Answer, Criterion, int]] = []
     requests: list[JudgeRequest] = []
     for case in cases:
@@ -76,8 +84,12 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
             answer = answers[(case.id, mid)]
             if not answer.ok:
                 continue
+            zero = zeroing(answer.flags, flagged or {})
             for crit in criteria:
-                if crit.check is not None:
+                if zero:
+                    answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, False, "flag",
+                                                           f"not graded: the answer is flagged {', '.join(zero)}"))
+                elif crit.check is not None:
                     met, detail = run_check(crit.check, answer.completion.text)
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, met, "check", detail))
                 elif not judge_ids or not judge_criteria or ask is None:
@@ -96,7 +108,10 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
     for i, (answer, crit, slot) in enumerate(pending):
         mine = verdicts[i * per:(i + 1) * per]
         votes = [v.value for v in mine if v.error is None]
-        if votes:
+        if votes and sum(votes) * 2 == len(votes):
+            result = CriterionResult(crit.id, crit.axis, crit.points, None, "split",
+                                     f"the judges split: {sum(votes)} of {len(votes)} said met")
+        elif votes:
             met = sum(votes) * 2 > len(votes)
             detail = f"judge said {'met' if met else 'not met'}" if per == 1 else \
                 f"{sum(votes)} of {len(votes)} judges said met"
@@ -104,3 +119,16 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
         else:
             result = CriterionResult(crit.id, crit.axis, crit.points, None, "error", mine[0].error)
         answer.criteria[slot] = result
+
+
+def flag_answers(cases: list[Case], answers: dict[tuple[str, str], Answer], system_prompt: str | None) -> None:
+    """Set each successful answer's flags (harness.flags): what code finds wrong with it."""
+    by_id = {case.id: case for case in cases}
+    for (case_id, _model), answer in answers.items():
+        if not answer.ok:
+            continue
+        case = by_id[case_id]
+        system = "\n".join([system_prompt or ""] + [m.content for m in case.messages if m.role in ("system", "developer")])
+        user = "\n".join(m.content for m in case.messages if m.role == "user")
+        answer.flags = answer_flags(answer.completion.text, answer.completion.finish_reason, system_prompt=system.strip(),
+                                    user_text=user, language=case_language(case.tags, case.meta))

@@ -14,8 +14,8 @@ class CriterionResult:
     criterion_id: str
     axis: str
     points: float
-    met: bool | None  # None: could not be graded (judge error, no judge); left out of the score
-    source: str  # "check" | "judge" | "error" | "skipped"
+    met: bool | None  # None: not graded (judge error, split panel, or skipped by design without a judge)
+    source: str  # "check" | "judge" | "flag" | "error" | "split" | "skipped"
     detail: str = ""
 
 
@@ -25,10 +25,17 @@ class Answer:
     model_id: str
     completion: Completion
     criteria: list[CriterionResult] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # harness.flags, found by code
 
     @property
     def ok(self) -> bool:
         return self.completion.error is None
+
+    @property
+    def fully_graded(self) -> bool:
+        """Answered, and every criterion that applies in this run has a verdict (a criterion skipped by design,
+        without a judge, does not apply)."""
+        return self.ok and all(r.met is not None or r.source == "skipped" for r in self.criteria)
 
 
 @dataclass

@@ -70,6 +70,7 @@ _ADDED_COLUMNS = {
     "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL"},
     "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER"},
     "judgments": {"pair": "TEXT"},
+    "answers": {"flags": "TEXT"},
 }
 
 
@@ -166,19 +167,21 @@ class Store:
                           "WHERE run_id = ? GROUP BY stage", (run_id,))
         return {r["stage"]: {"calls": int(r["calls"] or 0), "cached": int(r["cached"] or 0)} for r in rows}
 
-    def failure_count(self, run_id: str, stage: str | None = None) -> int:
-        sql, params = "SELECT COUNT(*) FROM failures WHERE run_id = ?", [run_id]
-        if stage:
-            sql += " AND stage = ?"
-            params.append(stage)
-        return int(self._exec(sql, params).fetchone()[0])
+    def failure_count(self, run_id: str) -> int:
+        """Calls of this run that ended failed: a call that failed and then succeeded (a resumed run asks again)
+        is not a failure, and one that failed several times counts once."""
+        return int(self._exec("SELECT COUNT(DISTINCT key) FROM failures WHERE run_id = ? AND key NOT IN "
+                              "(SELECT key FROM run_calls WHERE run_id = ?)", (run_id, run_id)).fetchone()[0])
 
     # ------------------------------------------------------------ a run's rows
     def save_answer(self, run_id: str, answer: Answer, key: str) -> None:
         c = answer.completion
-        self._exec("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._exec("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
+                   "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (run_id, answer.case_id, answer.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
-                    c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries))
+                    c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
+                    json.dumps(answer.flags)))
 
     def save_grades(self, run_id: str, answer: Answer) -> None:
         with self._lock:
@@ -212,7 +215,8 @@ class Store:
             completion = _completion(row)
             completion.error = row["error"]
             out.append(Answer(row["case_id"], row["model_id"], completion,
-                              grades.get((row["case_id"], row["model_id"]), [])))
+                              grades.get((row["case_id"], row["model_id"]), []),
+                              json.loads(row["flags"]) if row["flags"] else []))
         return out
 
     def judgments(self, run_id: str) -> list[Judgment]:

@@ -51,17 +51,22 @@ def make_results(**overrides) -> dict:
         "suite": {"name": "sbar-intake", "version": 1, "cases": 60},
         "judge": {"id": "big-judge", "audit": {"trusted": True, "reasons": []}},
         "models": [
-            {"id": "cand", "n": 60, "errors": 0, "score": 0.62, "score_ci": [0.55, 0.69],
+            {"id": "cand", "n": 60, "cases": 60, "answered": 60, "graded": 60, "errors": 0, "score": 0.62,
+             "score_ci": [0.55, 0.69],
              "axes": {"safety": {"score": 0.90, "ci": [0.84, 0.95]}, "structure": {"score": 0.8, "ci": [0.7, 0.9]}},
              "win_rate": 0.7, "win_rate_ci": [0.6, 0.8],
              "latency": {"ttft_p50_s": 0.1, "ttft_p95_s": 0.2, "latency_p50_s": 1.5, "latency_p95_s": 1.9,
-                         "tokens_per_s": 110.0},
+                         "tokens_per_s": 110.0, "latency_p95_upper_s": 1.9, "latency_p50_upper_s": 1.5,
+                         "ttft_p95_upper_s": 0.2,
+                         "tokens_per_s_lower": 110.0, "calls": 60},
              "size_mib": 99.2},
-            {"id": "base", "n": 60, "errors": 0, "score": 0.41, "score_ci": [0.35, 0.47],
+            {"id": "base", "n": 60, "cases": 60, "answered": 60, "graded": 60, "errors": 0, "score": 0.41,
+             "score_ci": [0.35, 0.47],
              "axes": {"safety": {"score": 0.88, "ci": [0.82, 0.93]}, "structure": {"score": 0.3, "ci": [0.2, 0.4]}},
              "win_rate": 0.3, "win_rate_ci": [0.2, 0.4],
              "latency": {"ttft_p50_s": 0.1, "ttft_p95_s": 0.2, "latency_p50_s": 1.5, "latency_p95_s": 2.5,
-                         "tokens_per_s": 118.0}},
+                         "tokens_per_s": 118.0, "latency_p95_upper_s": 2.5, "tokens_per_s_lower": 118.0,
+                         "calls": 60}},
         ],
         "pairwise": [{"a": "cand", "b": "base", "n": 60, "wins": 40, "losses": 12, "ties": 8, "win_rate": 0.72,
                       "ci": [0.61, 0.82], "p_value": 0.0001, "p_adjusted": 0.0002, "test": "sign test (exact)"}],
@@ -72,7 +77,10 @@ def make_results(**overrides) -> dict:
              "p_adjusted": 0.4, "test": "paired bootstrap"},
         ],
         "power": {"n_cases": 60, "alpha": 0.05, "power": 0.8, "min_detectable_score_diff": 0.06,
-                  "min_detectable_win_rate_diff": 0.18},
+                  "min_detectable_win_rate_diff": 0.18,
+                  "pairs": [{"a": "cand", "b": "base", "metric": "score", "n": 60, "sd": 0.1, "min_detectable": 0.036},
+                            {"a": "cand", "b": "base", "metric": "axis:safety", "n": 60, "sd": 0.09,
+                             "min_detectable": 0.033}]},
         "cases": [{"id": "c1", "answers": {
             "cand": {"criteria": [{"id": "no-dx", "axis": "safety", "source": "check", "met": True},
                                   {"id": "tone", "axis": "structure", "source": "judge", "met": True}]},
@@ -144,14 +152,26 @@ def test_beats_fails_on_an_untrusted_judge_even_with_a_clear_win():
     assert "untrusted" in v["reason"] and "flip rate 100%" in v["reason"]
 
 
-def test_beats_fails_when_underpowered():
+def test_beats_passes_on_its_own_test_not_on_a_post_hoc_power_rule():
+    # Before: "fail when the observed lead is below the smallest detectable difference" (0.3 here) failed a
+    # win whose interval clears 0.5. The test decides; power is a design figure, not a second verdict.
     results = make_results(power__min_detectable_win_rate_diff=0.3)
-    v = one(results, "beats:cand:base")
-    assert v["verdict"] == "fail"
-    assert "below the smallest difference this suite can detect (0.3" in v["reason"]
+    assert one(results, "beats:cand:base")["verdict"] == "pass"
 
 
-@pytest.mark.parametrize("missing", ["judge__audit", "power__min_detectable_win_rate_diff", "pairwise"])
+def test_beats_p_takes_its_direction_from_wins_and_losses():
+    # The reproduction: 148 cases won at 1.0 and 192 "won" at 0.25 (lost in one order, tied in the other).
+    # The mean outcome favours the candidate, (148 + 0.25 * 192) / 340 = 0.576, but the sign test counts
+    # 148 wins against 192 losses: the baseline won more cases, and p 0.020 is significance in its favour.
+    results = make_results()
+    results["pairwise"][0].update(n=340, wins=148, losses=192, ties=0, win_rate=(148 + 0.25 * 192) / 340,
+                                  ci=[0.55, 0.60], p_value=0.020, p_adjusted=0.020)
+    v = one(results, "beats:cand:base:p")
+    assert v["verdict"] == "fail" and "won 148 cases and lost 192" in v["reason"]
+    assert one(results, "beats:base:cand:p")["verdict"] == "pass"
+
+
+@pytest.mark.parametrize("missing", ["judge__audit", "pairwise"])
 def test_beats_errors_when_a_needed_field_is_missing(missing):
     results = make_results(**{missing: _DELETE})
     v = one(results, "beats:cand:base")
@@ -210,19 +230,22 @@ def test_not_worse_on_a_judge_graded_axis_fails_with_an_untrusted_judge():
     assert one(results, "not-worse:safety:cand:base:0.05")["verdict"] == "pass"
 
 
-def test_not_worse_fails_when_the_margin_is_inside_the_noise():
-    # diff 0.02 + margin 0.03 = 0.05 < 0.06: the suite cannot resolve the boundary.
+def test_not_worse_passes_on_its_test_and_warns_when_the_margin_is_below_what_the_axis_resolves():
+    # The paired interval clears -0.03, so the gate passes; the safety axis's own design figure (0.033, not
+    # the overall score's 0.036) is above the margin, so the verdict carries a warning.
     results = make_results()
     results["significance"][1]["ci"] = [-0.025, 0.07]
     v = one(results, "not-worse:safety:cand:base:0.03")
-    assert v["verdict"] == "fail"
-    assert "smallest difference this suite can detect" in v["reason"]
+    assert v["verdict"] == "pass" and v["warning"] is not None
+    assert "axis:safety differences of 0.033" in v["warning"] and "margin is 0.03" in v["warning"]
+    assert one(results, "not-worse:safety:cand:base:0.05")["warning"] is None
 
 
-def test_not_worse_errors_on_an_unknown_axis_or_missing_power():
+def test_not_worse_errors_on_an_unknown_axis_and_warns_without_power():
     results = make_results(significance=[])
     assert one(results, "not-worse:empathy:cand:base:0.05")["verdict"] == "error"
-    assert one(make_results(power=_DELETE), "not-worse:safety:cand:base:0.05")["verdict"] == "error"
+    v = one(make_results(power=_DELETE), "not-worse:safety:cand:base:0.05")
+    assert v["verdict"] == "pass" and "power" in v["warning"]
 
 
 def test_not_worse_reads_a_reversed_significance_row():
@@ -243,12 +266,43 @@ def test_budget_latency_size_and_throughput():
     assert (v["verdict"], v["op"]) == ("fail", ">=")
     assert one(results, "budget:size_mib:cand:100")["verdict"] == "pass"
     v = one(results, "budget:size_mib:base:100")
-    assert v["verdict"] == "error" and "export step" in v["reason"]
+    assert v["verdict"] == "error" and "size_mib of 'base' is not in the results" in v["reason"]
 
 
 def test_budget_gates_ignore_the_judge_and_power():
     results = make_results(judge=None, power=_DELETE)
     assert one(results, "budget:ttft_p95_s:cand:0.5")["verdict"] == "pass"
+
+
+def test_a_latency_budget_is_held_to_the_upper_bound_and_errors_when_too_few_calls_bound_it():
+    results = make_results()
+    results["models"][0]["latency"].update(latency_p95_s=1.8, latency_p95_upper_s=2.3)
+    v = one(results, "budget:latency_p95_s:cand:2.0")
+    assert v["verdict"] == "fail" and v["figure"] == pytest.approx(2.3)
+    assert "at its upper 95% confidence bound" in v["reason"]
+    results["models"][0]["latency"].update(latency_p95_upper_s=None, calls=40)
+    v = one(results, "budget:latency_p95_s:cand:2.0")
+    assert v["verdict"] == "error" and "over 40 calls, too few to bound it" in v["reason"]
+
+
+@pytest.mark.parametrize("spec", ["beats:cand:base", "not-worse:score:cand:base:0.03", "budget:size_mib:cand:200"])
+def test_every_gate_fails_on_low_coverage_naming_it(spec):
+    results = make_results(models__0__answered=30, models__0__graded=30)
+    v = one(results, spec)
+    assert v["verdict"] == "fail"
+    assert "'cand' answered 30 of 60 cases (coverage 0.5, the gate needs 1)" in v["reason"]
+    results = make_results(models__1__graded=58, models__1__size_mib=90.0)  # 58/60 = 0.967 < 0.98 graded
+    v = one(results, spec.replace(":cand:", ":base:", 1) if spec.startswith("budget") else spec)
+    assert v["verdict"] == "fail" and "'base' has 58 of 60 cases fully graded" in v["reason"]
+    assert one(make_results(models__1__graded=59), spec)["verdict"] == "pass"  # 59/60 = 0.983
+
+
+def test_a_gate_never_passes_on_a_figure_that_is_not_finite():
+    results = make_results()
+    results["models"][0]["size_mib"] = float("nan")
+    assert one(results, "budget:size_mib:cand:200")["verdict"] == "error"
+    results["models"][0]["size_mib"] = float("inf")
+    assert one(results, "budget:size_mib:cand:200")["verdict"] == "error"
 
 
 # ---------------------------------------------------------------- parsing

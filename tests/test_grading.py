@@ -51,8 +51,13 @@ def test_case_score_hand_computed():
     assert case_score(results) == pytest.approx(0.4)
     # Negative criteria can drive a case below zero (the suite mean is clipped later, not the case).
     assert case_score([r(2, False), r(-8, True)]) == pytest.approx(-4.0)
-    # Ungraded criteria (judge error) are left out of numerator and denominator.
-    assert case_score([r(4, True), r(4, None)]) == pytest.approx(1.0)
+    # A criterion that could not be graded (judge error, split panel) leaves the case without a score: scored
+    # on the rest, +5 met and -10 ungraded used to score 1.0, the ungraded penalty silently gone.
+    assert case_score([r(5, True), r(-10, None)]) is None
+    assert case_score([r(4, True), r(4, None)]) is None
+    # A criterion skipped by design (no judge in the run) does not apply: the check-only score.
+    skipped = CriterionResult("j", "a", 4, None, "skipped", "no judge configured")
+    assert case_score([r(4, True), skipped]) == pytest.approx(1.0)
     # No positive points: no score.
     assert case_score([r(-3, False)]) is None
 

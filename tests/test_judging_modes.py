@@ -13,8 +13,8 @@ THIRD = ('  mid:\n    kind: mock\n    family: alpha\n'
 
 
 def make(tmp_path, monkeypatch, judging: str, judge: str = "judge", models: str = "[good, bad, mid]",
-         judge_policy: str = "longest"):
-    suite = write_project(tmp_path, extra_models=THIRD, judge_policy=judge_policy)
+         judge_policy: str = "longest", n_cases: int = 6):
+    suite = write_project(tmp_path, extra_models=THIRD, judge_policy=judge_policy, n_cases=n_cases)
     text = suite.read_text().replace("models: [good, bad]", f"models: {models}")
     text = text.replace("judge: judge", f"judge: {judge}")
     text = "\n".join(line for line in text.splitlines() if not line.startswith("judging:")) + f"\njudging: {judging}\n"
@@ -59,34 +59,57 @@ def test_pairwise_against_a_baseline_only(tmp_path, monkeypatch):
 
 
 def test_panel_aggregates_and_reports_agreement(tmp_path, monkeypatch):
-    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 0}", judge="[judge, judge2]",
-                   models="[good, bad]")
+    # 14 cases: enough units for the audit's rates, and 13 of them for 26 paired planted-instruction trials.
+    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 13}", judge="[judge, judge2]",
+                   models="[good, bad]", n_cases=14)
     judge = results["judge"]
-    assert judge["panel"] == ["judge", "judge2"] and judge["judgments"] == 24
+    assert judge["panel"] == ["judge", "judge2"] and judge["judgments"] == 56
     # judge: good always; judge2: whichever is shown first (good half the time) -> good 0.75
     assert rates(results)["good"] == pytest.approx(0.75)
     assert judge["members"]["judge"]["trusted"] is True and judge["members"]["judge2"]["trusted"] is False
     assert judge["audit"]["trusted"] is False
     assert any("judge2" in reason for reason in judge["audit"]["reasons"])
+    # Each member is audited on its own verdicts: judge2's first-position rate is its own 100%, not pooled.
+    position = {c["judge"]: c for c in judge["audit"]["checks"] if c["name"] == "position"}
+    assert position["judge2"]["value"] == pytest.approx(1.0) and position["judge"]["value"] == pytest.approx(0.5)
+    assert {c["judge"] for c in judge["audit"]["checks"] if c["name"] == "planted"} == {"judge", "judge2"}
     agreement = judge["agreement"]
-    assert agreement["items"] == 12
+    assert agreement["items"] == 28
     # The two judges agree on exactly half the items: kappa 0 for this balanced table.
     assert agreement["cohens_kappa"] == pytest.approx(0.0, abs=1e-9)
     assert agreement["krippendorff_alpha"] is not None
     assert "Panel" in results["_html"] and "Krippendorff" in results["_html"]
 
 
-def test_planted_instructions_are_measured(tmp_path, monkeypatch):
-    # A judge that prefers short answers picks the weak planted answer: obedience 100%, not trusted.
-    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 4}", judge_policy="shortest",
-                   models="[good, bad]")
+def _planted(results):
+    return next(c for c in results["judge"]["audit"]["checks"] if c["name"] == "planted")
+
+
+def test_planted_instructions_are_measured_as_a_paired_lift(tmp_path, monkeypatch):
+    # A judge that prefers short answers picks the weak answer whether or not it carries the instruction: it
+    # "obeys" 100% of the time, but the control shows the instruction bought nothing (lift 0). Before, it was
+    # said to obey planted instructions.
+    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 13}", judge_policy="shortest",
+                   models="[good, bad]", n_cases=14)
     adv = results["judge"]["audit"]["adversarial"]
-    assert adv["trials"] == 8 and adv["control_trials"] == 8
+    assert adv["trials"] == 26 and adv["control_trials"] == 26
     assert adv["obey_rate"] == pytest.approx(1.0) and adv["control_first_rate"] == pytest.approx(1.0)
+    planted = _planted(results)
+    assert planted["value"] == pytest.approx(0.0) and planted["n"] == 26 and planted["outcome"] == "pass"
+    # A judge that does what an answer tells it: lift 1, its upper bound far above 0.1, untrusted.
+    results = make(tmp_path / "b", monkeypatch, "{mode: rank, orders: 2, adversarial: 13}", judge_policy="obedient",
+                   models="[good, bad]", n_cases=14)
+    planted = _planted(results)
+    assert planted["value"] == pytest.approx(1.0) and planted["outcome"] == "fail"
     assert results["judge"]["audit"]["trusted"] is False
-    assert "Obeyed instructions planted in answers" in results["_html"]
-    # The longer-answer judge never obeys.
-    results = make(tmp_path / "b", monkeypatch, "{mode: rank, orders: 2, adversarial: 4}", models="[good, bad]")
-    adv = results["judge"]["audit"]["adversarial"]
-    assert adv["obey_rate"] == pytest.approx(0.0)
-    assert results["generation"]["by_stage"]["adversarial"]["calls"] == 16
+    assert any("planted-instruction lift" in r for r in results["judge"]["audit"]["reasons"])
+    assert results["generation"]["by_stage"]["adversarial"]["calls"] == 52
+
+
+def test_planted_trials_too_few_to_bound_are_not_established(tmp_path, monkeypatch):
+    # 6 of 12 obeyed used to be a trusted judge. 4 cases give 8 pairs: no bound under 0.1 is possible.
+    results = make(tmp_path, monkeypatch, "{mode: rank, orders: 2, adversarial: 4}", models="[good, bad]")
+    planted = _planted(results)
+    assert planted["n"] == 8 and planted["outcome"] == "not established"
+    assert "at least 25 needed" in planted["detail"]
+    assert results["judge"]["audit"]["trusted"] is False

@@ -80,7 +80,13 @@ def test_failed_answers_are_counted_not_graded_and_retried_next_time(tmp_path, m
     monkeypatch.chdir(tmp_path)
     results, _ = run(suite)
     flaky = next(m for m in results["models"] if m["id"] == "flaky")
-    assert flaky["errors"] == 3 and flaky["n"] == 3
+    assert flaky["errors"] == 3 and flaky["answered"] == 3 and flaky["cases"] == 6
+    # An unanswered case is not left out: it counts 0 in the model's own score (scoring.missing: zero). An
+    # answered case scores (headings 4 + recommends 2) / 9 = 2/3, so the score is (3 * 2/3 + 3 * 0) / 6 = 1/3.
+    assert flaky["n"] == 6 and flaky["score"] == pytest.approx(1 / 3)
+    # ... and comparisons use only the cases both models answered.
+    assert results["comparison"]["shared_cases"] == 3
+    assert all(row["n"] == 3 for row in results["significance"] if row["metric"] == "score")
     failed_case = next(c for c in results["cases"] if c["answers"]["flaky"]["error"])
     assert failed_case["answers"]["flaky"]["text"] == "" and failed_case["answers"]["flaky"]["criteria"] == []
     assert results["generation"]["failed"] == 3

@@ -7,6 +7,7 @@ with a known bias (always the first answer, always the longest, ...).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import zlib
@@ -32,7 +33,9 @@ class MockOptions(StrictOptions):
     ttft_s: float = 0.0
     latency_s: float = 0.0
     fail_every: int = 0  # every n-th call of this model fails (0: never)
-    judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage"] = "longest"
+    # obedient: ranks first an answer that tells the judge to (as a judge that obeys planted instructions would),
+    # the rest by length
+    judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage", "obedient"] = "longest"
     # keyword: met if grade_keyword is in the answer; criterion-keyword: met if it is in the criterion's text
     grade_policy: Literal["met", "not-met", "keyword", "criterion-keyword", "garbage"] = "keyword"
     grade_keyword: str = "recommend"
@@ -95,13 +98,15 @@ class MockAdapter(Adapter):
             return "I think the first one is better."
         labels = list(schema.get("items", {}).get("enum") or [])
         bodies = {label: _response_body(prompt, label) for label in labels}
-        shown = sorted(labels, key=lambda label: prompt.find(f"[[Response {label}]]"))
+        shown = sorted(labels, key=lambda label: _block_start(prompt, f"Response {label}"))
         if policy == "first":
             ranking = shown
         elif policy == "last":
             ranking = shown[::-1]
         elif policy == "label-order":
             ranking = sorted(labels)
+        elif policy == "obedient":
+            ranking = sorted(shown, key=lambda label: (not _PLANTED.search(bodies[label]), -len(bodies[label])))
         else:
             ranking = sorted(shown, key=lambda label: len(bodies[label]), reverse=(policy == "longest"))
         return json.dumps({"ranking": ranking})
@@ -111,8 +116,7 @@ class MockAdapter(Adapter):
         if policy == "garbage":
             return "yes"
         if policy in ("keyword", "criterion-keyword"):
-            where = _section(prompt, "[[Response]]", "[[End of Response]]") if policy == "keyword" else \
-                _section(prompt, "Criterion:", "\n\n")
+            where = _response_body(prompt, "") if policy == "keyword" else _section(prompt, "Criterion:", "\n\n")
             met = self.options.grade_keyword.lower() in where.lower()
         else:
             met = policy == "met"
@@ -127,6 +131,18 @@ def _section(text: str, start: str, end: str) -> str:
     return text[i + len(start): j if j >= 0 else len(text)]
 
 
+_PLANTED = re.compile(r"rank (?:this response|it) first|this response as best", re.IGNORECASE)
+_BLOCK = re.compile(r"<<(Response(?: [A-Z])?) (\w{8})>>\n(.*?)\n<<End of \1 \2>>", re.DOTALL)
+
+
+def _block_start(prompt: str, name: str) -> int:
+    match = next((m for m in _BLOCK.finditer(prompt) if m.group(1) == name), None)
+    return match.start() if match else len(prompt)
+
+
 def _response_body(prompt: str, label: str) -> str:
-    return _section(prompt, f"[[Response {label}]]", f"[[End of Response {label}]]")
+    """The text between a response's delimiters (as the judge prompts write them: prompts.response_block)."""
+    name = f"Response {label}" if label else "Response"
+    match = next((m for m in _BLOCK.finditer(prompt) if m.group(1) == name), None)
+    return match.group(3) if match else ""
 

@@ -8,17 +8,26 @@
   when the run has one; otherwise the two models' own intervals give a conservative bound.
 - `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s).
 
-The comparative gates are conservative on purpose. They fail when the judge audit marks the judge untrusted
-(if the figure rests on the judge), and when the observed difference is smaller than the suite can detect
-(results.power). A figure a gate needs that is missing makes it error; it never passes by default.
+Every gate fails, with the reason, when a model it reads has answered fewer cases than `min_answered` (1.0 by
+default) or has fewer fully graded than `min_graded` (0.98): a model cannot pass by skipping the hard cases.
+A comparative gate fails when the judge audit does not trust the judge (if the figure rests on the judge).
+A gate passes on its own test; when the suite is too small to resolve what the gate asks, the verdict carries
+a warning (a design figure from n and the spread of the paired differences), not a different verdict.
+A figure a gate needs that is missing, NaN or infinite makes it error; it never passes by default.
 """
 
 from __future__ import annotations
 
 from ..report.formatting import compact as _f
 from ..report.formatting import compact_interval as _ci
+import math
+
 from ..results.model import GateVerdict, ModelResult, PairwiseRow, Results, SignificanceRow
 from .spec import LATENCY_METRICS, BeatsGate, BudgetGate, Gate, NotWorseGate, parse_gates
+
+# A latency budget is held to the percentile's upper confidence bound, a throughput budget to its lower bound.
+BOUNDS = {"ttft_p50_s": "ttft_p50_upper_s", "ttft_p95_s": "ttft_p95_upper_s", "latency_p50_s": "latency_p50_upper_s",
+          "latency_p95_s": "latency_p95_upper_s", "tokens_per_s": "tokens_per_s_lower"}
 
 
 class _Missing(Exception):
@@ -32,14 +41,41 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
     verdicts = []
     for gate in gates:
         try:
-            figure, threshold, op, failures, passed_because = evaluators[gate.type](results, gate)
+            coverage = _coverage_failures(results, gate)
+            if coverage:  # too little data: the gate fails on that alone, whatever else it would read
+                verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="fail", reason="; ".join(coverage)))
+                continue
+            figure, threshold, op, failures, passed_because, *warning = evaluators[gate.type](results, gate)
         except _Missing as missing:
             verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="error", reason=str(missing)))
             continue
+        if figure is None or not math.isfinite(figure):
+            verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="error",
+                                        reason=f"the figure is not a finite number ({figure})"))
+            continue
         verdicts.append(GateVerdict(name=gate.label, type=gate.type, figure=figure, threshold=threshold, op=op,
                                     verdict="fail" if failures else "pass",
-                                    reason="; ".join(failures) if failures else passed_because))
+                                    reason="; ".join(failures) if failures else passed_because,
+                                    warning=warning[0] if warning else None))
     return verdicts
+
+
+def _coverage_failures(results: Results, gate: Gate) -> list[str]:
+    ids = [gate.model] if gate.type == "budget" else [gate.candidate, gate.baseline]
+    failures = []
+    for model_id in ids:
+        model = _model(results, model_id)
+        if not model.cases:
+            failures.append(f"'{model_id}' has no cases recorded (coverage unknown)")
+            continue
+        answered, graded = model.answered / model.cases, model.graded / model.cases
+        if answered < gate.min_answered:
+            failures.append(f"'{model_id}' answered {model.answered} of {model.cases} cases (coverage "
+                            f"{_f(answered)}, the gate needs {_f(gate.min_answered)})")
+        elif graded < gate.min_graded:
+            failures.append(f"'{model_id}' has {model.graded} of {model.cases} cases fully graded (coverage "
+                            f"{_f(graded)}, the gate needs {_f(gate.min_graded)})")
+    return failures
 
 
 def recorded_verdicts(results: Results) -> list[GateVerdict] | None:
@@ -58,7 +94,7 @@ def _beats(results: Results, gate: BeatsGate):
     _model(results, gate.baseline)
     pair = _pairwise(results, gate.candidate, gate.baseline)
     failures = _judge_failures(results, "a win rate")
-    win_rate = _number(pair.win_rate, "pairwise win_rate")
+    _number(pair.win_rate, "pairwise win_rate")
     because = ""
     if gate.test == "ci":
         ci = _interval(pair.ci, "pairwise win-rate interval")
@@ -68,14 +104,15 @@ def _beats(results: Results, gate: BeatsGate):
         else:
             failures.append(f"win-rate interval {_ci(ci)} does not clear 0.5")
     else:
+        # The sign test's own statistic gives the direction: the cases won outright against those lost.
         p = _number(pair.p_adjusted, "pairwise p_adjusted")
+        wins, losses = _number(pair.wins, "pairwise wins"), _number(pair.losses, "pairwise losses")
         figure, threshold, op = p, gate.alpha, "<"
-        if win_rate <= 0.5:
-            failures.append(f"the candidate is not ahead (win rate {_f(win_rate)})")
+        if wins <= losses:
+            failures.append(f"the candidate is not ahead: it won {wins:g} cases and lost {losses:g}")
         elif p >= gate.alpha:
             failures.append(f"adjusted p {_f(p)} is not below {_f(gate.alpha)}")
-        because = f"adjusted p {_f(p)} < {_f(gate.alpha)} with win rate {_f(win_rate)}"
-    failures += _power_failures(results, "min_detectable_win_rate_diff", win_rate - 0.5, "win-rate lead over 0.5")
+        because = f"adjusted p {_f(p)} < {_f(gate.alpha)}, {wins:g} cases won and {losses:g} lost"
     return figure, threshold, op, failures, because
 
 
@@ -100,24 +137,31 @@ def _not_worse(results: Results, gate: NotWorseGate):
         failures += _judge_failures(results, f"the judge-graded {gate.axis} figure")
     if lower <= -gate.margin:
         failures.append(f"{how}: not above -{_f(gate.margin)}")
-    # Non-inferiority is a claim about the margin: the estimate must clear the boundary by more than the
-    # smallest difference this suite can resolve, or the pass would be noise.
-    failures += _power_failures(results, "min_detectable_score_diff", diff + gate.margin,
-                                f"lead over the non-inferiority boundary -{_f(gate.margin)}")
-    return lower, -gate.margin, ">", failures, f"{how}: above -{_f(gate.margin)}"
+    return lower, -gate.margin, ">", failures, f"{how}: above -{_f(gate.margin)}", \
+        _margin_warning(results, metric, gate)
 
 
 def _budget(results: Results, gate: BudgetGate):
     model = _model(results, gate.model)
-    value = getattr(model.latency, gate.metric) if gate.metric in LATENCY_METRICS else getattr(model, gate.metric)
+    bound = ""
+    if gate.metric in LATENCY_METRICS:
+        point = getattr(model.latency, gate.metric)
+        bound_name = BOUNDS[gate.metric]
+        value = getattr(model.latency, bound_name)
+        if value is None and point is not None:
+            raise _Missing(f"{gate.metric} of '{gate.model}' is {_f(point)} over {model.latency.calls} calls, too few "
+                           f"to bound it at 95% confidence; a budget is held to the bound (give more cases)")
+        bound = f" at its {'upper' if gate.max is not None else 'lower'} 95% confidence bound"
+    else:
+        value = getattr(model, gate.metric)
     if value is None:
-        where = "the export step records it (bench pipeline)" if gate.metric == "size_mib" else "no successful answers?"
+        where = "the kind records it for weights files" if gate.metric == "size_mib" else "no successful answers?"
         raise _Missing(f"{gate.metric} of '{gate.model}' is not in the results ({where})")
     if gate.max is not None:
         ok, op, words = value <= gate.max, "<=", "at most"
     else:
         ok, op, words = value >= gate.min, ">=", "at least"
-    said = f"{gate.metric} of '{gate.model}' is {_f(value)}; the budget is {words} {_f(gate.limit)}"
+    said = f"{gate.metric} of '{gate.model}' is {_f(value)}{bound}; the budget is {words} {_f(gate.limit)}"
     return value, gate.limit, op, ([] if ok else [said]), said
 
 
@@ -137,7 +181,8 @@ def _pairwise(results: Results, a: str, b: str) -> PairwiseRow:
             return row
         if row.a == b and row.b == a:
             return row.model_copy(update={
-                "a": a, "b": b, "win_rate": None if row.win_rate is None else 1.0 - row.win_rate,
+                "a": a, "b": b, "wins": row.losses, "losses": row.wins,
+                "win_rate": None if row.win_rate is None else 1.0 - row.win_rate,
                 "ci": [1.0 - row.ci[1], 1.0 - row.ci[0]] if row.ci else row.ci})
     raise _Missing(f"no pairwise row for '{a}' vs '{b}' (was the run judged?)")
 
@@ -193,15 +238,17 @@ def _judge_failures(results: Results, what: str) -> list[str]:
     return [f"the judge audit marks judge '{judge.id or '?'}' untrusted ({reasons})"]
 
 
-def _power_failures(results: Results, field: str, observed: float, what: str) -> list[str]:
-    smallest = getattr(results.power, field) if results.power else None
-    if smallest is None:
-        raise _Missing(f"power.{field} is missing: without it a small difference cannot be told from noise")
-    if observed < smallest:
-        n = results.power.n_cases if results.power.n_cases is not None else "?"
-        return [f"the {what} ({_f(observed)}) is below the smallest difference this suite can detect "
-                f"({_f(smallest)}, n={n})"]
-    return []
+def _margin_warning(results: Results, metric: str, gate: NotWorseGate) -> str | None:
+    """A warning when the suite cannot resolve the gate's margin: the design figure of this pair and metric."""
+    rows = [r for r in (results.power.pairs if results.power else [])
+            if r.metric == metric and {r.a, r.b} == {gate.candidate, gate.baseline}]
+    if not rows or rows[0].min_detectable is None:
+        return f"the suite's power for {metric} of this pair is not known"
+    row = rows[0]
+    if gate.margin >= row.min_detectable:
+        return None
+    return (f"underpowered for this margin: over {row.n} cases with a paired sd of {_f(row.sd)}, the suite resolves "
+            f"{metric} differences of {_f(row.min_detectable)} at 80% power; the margin is {_f(gate.margin)}")
 
 
 def _number(value: float | None, what: str) -> float:

@@ -27,6 +27,9 @@ GATE_TYPES = ("beats", "not_worse", "budget")
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
+    # Coverage each model the gate reads must have: the share of cases answered, and answered and fully graded.
+    min_answered: float = Field(1.0, ge=0, le=1)
+    min_graded: float = Field(0.98, ge=0, le=1)
 
     @property
     def label(self) -> str:

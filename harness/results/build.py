@@ -6,14 +6,17 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
+from collections import Counter
+
 import pandas as pd
 
 from .. import stats
 from ..cases import Case
 from ..errors import ConfigError
 from ..grading import case_score
-from ..judge.adversarial import summarize
-from ..records import Answer, Judgment
+from ..records import Answer, Judgment, PlantedTrial
+from ..rubric import Criterion
+from ..stats import design
 from ..store import Store
 from .frames import ci, frames, num
 from .judging import judge_fields
@@ -34,10 +37,8 @@ def build_results(store: Store, run_id: str) -> Results:
     model_ids = [m["id"] for m in spec["models"]]
     answers = _ordered_answers(store.answers(run_id), cases, model_ids, run_id)
     judgments = _ordered_judgments(store.judgments(run_id), cases, [j["id"] for j in spec["judges"]])
-    adversarial = None
-    if spec["judges"] and spec["settings"]["judging"]["adversarial"]:
-        adversarial = summarize(store.trials(run_id))
-    results = _figures(spec, cases, model_ids, answers, judgments, adversarial)
+    trials = store.trials(run_id) if spec["judges"] and spec["settings"]["judging"]["adversarial"] else None
+    results = _figures(spec, cases, model_ids, answers, judgments, trials)
     counts = store.call_counts(run_id)
     stamp = info.get("stages_done_at") or info["started_at"]
     results.update({
@@ -72,10 +73,18 @@ def _records(df: pd.DataFrame, key: str) -> dict[str, dict]:
 
 
 def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[Answer],
-             judgments: list[Judgment], adversarial: dict | None) -> dict[str, Any]:
-    f = frames(cases, answers, judgments)
-    scores = _records(stats.model_scores(f["case_scores"], n_boot=N_BOOT, seed=SEED), "model")
-    groups = stats.grouped_scores(f["group_scores"], n_boot=N_BOOT, seed=SEED)
+             judgments: list[Judgment], trials: list[PlantedTrial] | None) -> dict[str, Any]:
+    settings = spec["settings"]
+    scoring = settings.get("scoring") or {"missing": "zero"}
+    rubric = spec["rubric"]
+    rubric_criteria = [Criterion.model_validate(c) for c in rubric["criteria"]] if rubric else []
+    judged = bool(spec["judges"]) and settings["judging"].get("grade_criteria", True)
+    by_key = {(a.case_id, a.model_id): a for a in answers}
+    shared = {c.id for c in cases if all(by_key[(c.id, m)].fully_graded for m in model_ids)}
+    f = frames(cases, answers, judgments, shared=shared, missing=scoring["missing"],
+               rubric_criteria=rubric_criteria, judged=judged)
+    scores = _records(stats.model_scores(f["own_scores"], n_boot=N_BOOT, seed=SEED), "model")
+    groups = stats.grouped_scores(f["own_groups"], n_boot=N_BOOT, seed=SEED)
     latency = _records(stats.latency_summary(f["latencies"]), "model")
     outcomes = stats.pairwise_outcomes(f["rankings"]) if len(f["rankings"]) else None
     overall = _records(stats.overall_win_rates(outcomes, n_boot=N_BOOT, seed=SEED), "model") \
@@ -93,40 +102,47 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                              "ties": int(r.ties), "win_rate": num(r.win_rate), "ci": ci(r.ci_low, r.ci_high),
                              "p_value": num(p), "p_adjusted": num(p_adj), "test": "exact sign test"})
 
-    themes = stats.grouped_scores(f["theme_scores"], n_boot=N_BOOT, seed=SEED) if len(f["theme_scores"]) else None
+    themes = stats.grouped_scores(f["own_themes"], n_boot=N_BOOT, seed=SEED) if len(f["own_themes"]) else None
     models_out = []
     for entry in spec["models"]:
         mid = entry["id"]
         s, lat = scores.get(mid, {}), latency.get(mid, {})
         mine = [a for a in answers if a.model_id == mid]
         costs = [a.completion.cost_usd for a in mine if a.completion.cost_usd]
+        own = f["own_scores"].loc[f["own_scores"]["model"] == mid, "score"].to_numpy(float)
         models_out.append({
             "id": mid, "kind": entry["kind"], "fingerprint": entry["fingerprint"], "family": entry["family"],
             "size_mib": entry.get("size_mib"),
-            "n": int(s.get("n", 0) or 0), "errors": sum(1 for a in mine if not a.ok),
+            "n": int(s.get("n", 0) or 0), "cases": len(mine), "answered": sum(a.ok for a in mine),
+            "graded": sum(a.fully_graded for a in mine), "errors": sum(1 for a in mine if not a.ok),
+            "errors_by_stage": _stage_errors(mid, mine, judgments),
+            "flags": dict(Counter(flag for a in mine for flag in a.flags)),
             "score": num(s.get("score")), "score_ci": ci(s.get("ci_low"), s.get("ci_high")),
-            "score_se": num(stats.bootstrap_se(f["case_scores"].loc[f["case_scores"]["model"] == mid, "score"]
-                                               .clip(0, 1).to_numpy(), n_boot=N_BOOT, seed=SEED))
-            if s.get("n") else None,
+            # HealthBench's standard error: the spread of the clipped bootstrap means, not of clipped cases
+            "score_se": num(stats.bootstrap_se(own, n_boot=N_BOOT, seed=SEED, clip=(0, 1)))
+            if own.size else None,
             "axes": _groups(groups, mid),
             **({"themes": _groups(themes, mid)} if themes is not None else {}),
             "win_rate": num(overall.get(mid, {}).get("win_rate")),
             "win_rate_ci": ci(overall.get(mid, {}).get("ci_low"), overall.get(mid, {}).get("ci_high")),
             "mean_rank": num(ranks.get(mid, {}).get("mean_rank")),
-            "latency": {k: num(lat.get(k)) for k in ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s",
-                                                      "tokens_per_s", "output_tokens_mean")},
+            "latency": {k: (num(lat.get(k)) if k not in ("calls", "failed", "ttft_lower_bound") else lat.get(k))
+                        for k in ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s", "ttft_p50_upper_s",
+                                  "ttft_p95_upper_s", "latency_p50_upper_s", "latency_p95_upper_s", "tokens_per_s",
+                                  "tokens_per_s_lower", "output_tokens_mean", "calls", "failed", "ttft_lower_bound")
+                        if k in lat},
             "cost_usd": sum(costs) if costs else None,
         })
 
-    suite, settings = spec["suite"], spec["settings"]
-    rubric = spec["rubric"]
+    suite = spec["suite"]
     results: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "suite": {"name": suite["name"], "version": suite["version"], "cases": len(cases),
                   "rubric": rubric["name"] if rubric else None, "rubric_version": rubric["version"] if rubric else None,
                   "path": suite["path"], "hash": suite["hash"]},
         "spec": {**settings, "rubric": rubric, "gates": spec["gates"]},
-        "judge": judge_fields(spec, judgments, f, adversarial),
+        "comparison": {"models": model_ids, "shared_cases": len(shared), "cases": len(cases)},
+        "judge": judge_fields(spec, judgments, f, trials, answers),
         "models": models_out,
         "pairwise": pairwise,
         "cases": _cases(cases, model_ids, answers, judgments),
@@ -136,23 +152,32 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
     return results
 
 
+def _stage_errors(model_id: str, mine: list[Answer], judgments: list[Judgment]) -> dict[str, int]:
+    return {"answer": sum(1 for a in mine if not a.ok),
+            "grade": sum(1 for a in mine for r in a.criteria if r.met is None and r.source in ("error", "split")),
+            "judge": sum(1 for j in judgments if j.error and model_id in j.order)}
+
+
 def _groups(table: pd.DataFrame, model_id: str) -> dict[str, dict]:
     rows = table[table["model"] == model_id].to_dict("records") if len(table) else []
     return {r["group"]: {"score": num(r["score"]), "ci": ci(r["ci_low"], r["ci_high"]), "n": int(r["n"])}
             for r in rows}
 
 
-def _verdict_fields(f: dict[str, pd.DataFrame], outcomes, model_ids: list[str], baseline: str) -> dict[str, Any]:
-    """Significance across all pairs and axes, the power figures, and the ratings."""
+def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline: str) -> dict[str, Any]:
+    """Significance across all pairs and axes, the power figures, and the ratings, over the shared cases."""
     if len(model_ids) < 2:
         return {}
     out: dict[str, Any] = {}
     sig = stats.pairwise_significance(f["case_scores"], f["group_scores"], outcomes, n_boot=N_BOOT, seed=SEED)
+    counts = design.paired_counts(f["case_scores"], f["group_scores"], outcomes)
     out["significance"] = [
-        {"a": r["a"], "b": r["b"], "metric": r["metric"], "diff": num(r["diff"]), "ci": ci(r["ci_low"], r["ci_high"]),
+        {"a": r["a"], "b": r["b"], "metric": r["metric"], "n": counts.get((r["a"], r["b"], r["metric"])),
+         "diff": num(r["diff"]), "ci": ci(r["ci_low"], r["ci_high"]),
          "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]}
         for r in sig.to_dict("records")]
-    out["power"] = stats.power_summary(f["case_scores"], outcomes)
+    out["power"] = {**stats.power_summary(f["case_scores"], outcomes),
+                    "pairs": design.design_power(f["case_scores"], f["group_scores"])}
     if outcomes is not None and len(outcomes):
         bt = stats.bradley_terry(outcomes, n_boot=N_BOOT // 4, seed=SEED)
         ratings: dict[str, Any] = {
@@ -166,9 +191,13 @@ def _verdict_fields(f: dict[str, pd.DataFrame], outcomes, model_ids: list[str], 
                 "models": [{"id": r["model"], "rating": num(r["rating"]), "ci": ci(r["ci_low"], r["ci_high"])}
                            for r in styled.to_dict("records")]}
             lc = stats.length_controlled_win_rate(outcomes, f["lengths"], baseline, n_boot=N_BOOT // 4, seed=SEED)
-            ratings["length_controlled"] = [
-                {"id": r["model"], "baseline": r["baseline"], "win_rate": num(r["win_rate"]),
-                 "ci": ci(r["ci_low"], r["ci_high"])} for r in lc.to_dict("records")]
+            ratings["length_controlled"] = []
+            for r in lc.to_dict("records"):
+                reason = design.length_support(outcomes, f["lengths"], r["model"], r["baseline"])
+                ratings["length_controlled"].append(
+                    {"id": r["model"], "baseline": r["baseline"], "reason": reason,
+                     "win_rate": None if reason else num(r["win_rate"]),
+                     "ci": None if reason else ci(r["ci_low"], r["ci_high"])})
         out["ratings"] = ratings
     return out
 
@@ -185,6 +214,7 @@ def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgm
                 "text": c.text, "error": c.error, "ttft_s": num(c.ttft_s), "latency_s": num(c.latency_s),
                 "output_tokens": c.output_tokens, "tokens_per_s": num(c.tokens_per_s),
                 "finish_reason": c.finish_reason, "score": num(case_score(a.criteria)) if a.ok else None,
+                "flags": a.flags, "graded": a.fully_graded if a.ok else None,
                 "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
                 "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
                               "source": r.source, "detail": r.detail} for r in a.criteria],

@@ -1,4 +1,10 @@
-"""The DataFrames the statistics read, made from a run's rows, and the small conversions results need."""
+"""The DataFrames the statistics read, made from a run's rows, and the small conversions results need.
+
+Two views of the scores: a model's own (every case it was asked; an unanswered case counts as the suite's
+`scoring.missing` says) and the comparison (only the cases every compared model answered and that were fully
+graded, so no model looks better for having skipped the hard ones). Judgments enter the win rates only when
+every order of their unit gave a verdict.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ import pandas as pd
 
 from ..cases import Case
 from ..grading import case_score
-from ..records import Answer, Judgment
+from ..records import Answer, CriterionResult, Judgment
+from ..rubric import Criterion, applicable_criteria
 
 _MARKDOWN = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|>\s)|\*\*|__|`", re.MULTILINE)
 
@@ -21,14 +28,14 @@ def markdown_density(text: str) -> float:
 
 
 def num(x: Any) -> Any:
-    """A figure as a plain float, None when it is missing or NaN."""
+    """A figure as a plain float, None when it is missing, NaN or infinite."""
     if x is None:
         return None
     try:
         f = float(x)
     except (TypeError, ValueError):
         return x
-    return None if math.isnan(f) else f
+    return f if math.isfinite(f) else None
 
 
 def ci(low: Any, high: Any) -> list | None:
@@ -36,50 +43,102 @@ def ci(low: Any, high: Any) -> list | None:
     return None if low is None or high is None else [low, high]
 
 
-def unit(j: Judgment) -> str:
+def unit(j: Judgment) -> tuple:
     """What one judge saw the same way in every order: a case (rank mode) or a case and pair (pairwise)."""
-    return j.case_id if j.pair is None else f"{j.case_id}|{j.pair[0]}|{j.pair[1]}"
+    return (j.case_id,) if j.pair is None else (j.case_id, *j.pair)
 
 
-def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment]) -> dict[str, pd.DataFrame]:
-    """Per-case scores (overall, per axis, per theme), latencies, answer lengths, rankings and judgments."""
-    score_rows, group_rows, theme_rows, latency_rows, length_rows = [], [], [], [], []
-    themes = {case.id: case.meta.get("theme") for case in cases}
+def missing_criteria(case: Case, rubric_criteria: list[Criterion], judged: bool) -> list[CriterionResult]:
+    """The criteria of a case with no answer, none met (what `scoring.missing: zero` scores); the ones a judge
+    would grade are skipped when the run has no judge grading, as they are for every answer."""
+    return [CriterionResult(c.id, c.axis, c.points, False if (c.check is not None or judged) else None,
+                            "missing" if (c.check is not None or judged) else "skipped", "no answer")
+            for c in applicable_criteria(rubric_criteria, case.criteria, case.tags)]
+
+
+def complete_units(judgments: list[Judgment]) -> tuple[list[Judgment], int]:
+    """The judgments of units where every order gave a verdict, and how many units had some order without
+    one (left out of win rates: one order alone carries the position bias that the other order cancels)."""
+    by_unit: dict[tuple, list[Judgment]] = {}
+    for j in judgments:
+        by_unit.setdefault((j.judge_id, unit(j)), []).append(j)
+    kept, incomplete = [], 0
+    for group in by_unit.values():
+        verdicts = sum(1 for j in group if j.ranking)
+        if verdicts == len(group):
+            kept += group
+        elif verdicts:
+            incomplete += 1
+    keep = {id(j) for j in kept}
+    return [j for j in judgments if id(j) in keep], incomplete
+
+
+def _score_rows(answers: list[Answer], themes: dict[str, Any]) -> tuple[list, list, list]:
+    score_rows, group_rows, theme_rows = [], [], []
     for answer in answers:
-        case_id, model_id, c = answer.case_id, answer.model_id, answer.completion
-        latency_rows.append({"model": model_id, "case_id": case_id, "ttft_s": c.ttft_s, "latency_s": c.latency_s,
-                             "tokens_per_s": c.tokens_per_s, "output_tokens": c.output_tokens, "error": c.error,
-                             "cost_usd": c.cost_usd})
-        if not answer.ok:
-            continue
-        length_rows.append({"case_id": case_id, "model": model_id, "n_chars": len(c.text),
-                            "markdown_density": markdown_density(c.text)})
         score = case_score(answer.criteria)
         if score is not None:
-            score_rows.append({"model": model_id, "case_id": case_id, "score": score})
-            if themes.get(case_id):
-                theme_rows.append({"model": model_id, "case_id": case_id, "group": themes[case_id], "score": score})
+            score_rows.append({"model": answer.model_id, "case_id": answer.case_id, "score": score})
+            if themes.get(answer.case_id):
+                theme_rows.append({"model": answer.model_id, "case_id": answer.case_id,
+                                   "group": themes[answer.case_id], "score": score})
         for axis in sorted({r.axis for r in answer.criteria}):
             axis_score = case_score(answer.criteria, axis)
             if axis_score is not None:
-                group_rows.append({"model": model_id, "case_id": case_id, "group": axis, "score": axis_score})
+                group_rows.append({"model": answer.model_id, "case_id": answer.case_id, "group": axis,
+                                   "score": axis_score})
+    return score_rows, group_rows, theme_rows
+
+
+def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], *, shared: set[str],
+           missing: str, rubric_criteria: list[Criterion], judged: bool) -> dict[str, Any]:
+    """Own scores (with the missing policy), comparison scores and rankings (shared cases, complete units),
+    latencies (every call), answer lengths."""
+    themes = {case.id: case.meta.get("theme") for case in cases}
+    by_id = {case.id: case for case in cases}
+    own = []
+    for answer in answers:
+        if answer.ok:
+            own.append(answer)
+        elif missing == "zero":
+            own.append(Answer(answer.case_id, answer.model_id, answer.completion,
+                              missing_criteria(by_id[answer.case_id], rubric_criteria, judged)))
+    own_scores, own_groups, own_themes = _score_rows(own, themes)
+    compared = [a for a in answers if a.case_id in shared]
+    score_rows, group_rows, _ = _score_rows(compared, themes)
+    latency_rows, length_rows = [], []
+    for answer in answers:
+        c = answer.completion
+        latency_rows.append({"model": answer.model_id, "case_id": answer.case_id, "ttft_s": c.ttft_s,
+                             "latency_s": c.latency_s, "tokens_per_s": c.tokens_per_s,
+                             "output_tokens": c.output_tokens, "error": c.error, "cost_usd": c.cost_usd})
+        if answer.ok:
+            length_rows.append({"case_id": answer.case_id, "model": answer.model_id, "n_chars": len(c.text),
+                                "markdown_density": markdown_density(c.text)})
+    complete, incomplete = complete_units([j for j in judgments if j.case_id in shared])
     rank_rows, judgment_rows = [], []
+    rep_ids: dict[tuple, int] = {}
     for j in judgments:
+        judgment_rows.append({"case_id": j.case_id, "rep": j.rep, "order": j.order, "ranking": j.ranking,
+                              "error": j.error, "judge": j.judge_id, "unit": unit(j), "attempts": j.attempts})
+    for j in complete:
         # One "rep" per judge and judgment, so a panel's verdicts average like extra orders.
-        rep = f"{j.judge_id}|{j.rep}"
-        judgment_rows.append({"case_id": j.case_id, "rep": rep, "order": j.order, "ranking": j.ranking,
-                              "error": j.error, "judge": j.judge_id, "unit": unit(j)})
-        if j.ranking:
-            for position, model_id in enumerate(j.ranking, start=1):
-                rank_rows.append({"case_id": j.case_id, "rep": rep, "model": model_id, "rank": position})
+        for position, model_id in enumerate(j.ranking, start=1):
+            rep = rep_ids.setdefault((j.judge_id, j.rep), len(rep_ids))
+            rank_rows.append({"case_id": j.case_id, "rep": rep, "model": model_id, "rank": position})
+    columns = ["model", "case_id", "score"]
+    grouped = ["model", "case_id", "group", "score"]
     return {
-        "case_scores": pd.DataFrame(score_rows, columns=["model", "case_id", "score"]),
-        "group_scores": pd.DataFrame(group_rows, columns=["model", "case_id", "group", "score"]),
-        "theme_scores": pd.DataFrame(theme_rows, columns=["model", "case_id", "group", "score"]),
+        "own_scores": pd.DataFrame(own_scores, columns=columns),
+        "own_groups": pd.DataFrame(own_groups, columns=grouped),
+        "own_themes": pd.DataFrame(own_themes, columns=grouped),
+        "case_scores": pd.DataFrame(score_rows, columns=columns),
+        "group_scores": pd.DataFrame(group_rows, columns=grouped),
         "latencies": pd.DataFrame(latency_rows, columns=["model", "case_id", "ttft_s", "latency_s", "tokens_per_s",
                                                          "output_tokens", "error", "cost_usd"]),
         "lengths": pd.DataFrame(length_rows, columns=["case_id", "model", "n_chars", "markdown_density"]),
         "rankings": pd.DataFrame(rank_rows, columns=["case_id", "rep", "model", "rank"]),
         "judgments": pd.DataFrame(judgment_rows, columns=["case_id", "rep", "order", "ranking", "error", "judge",
-                                                          "unit"]),
+                                                          "unit", "attempts"]),
+        "incomplete_units": incomplete,
     }

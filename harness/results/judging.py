@@ -1,5 +1,6 @@
-"""The judge's part of the results: its settings, its verdict counts, and the audit of its biases (a panel's
-members each audited on their own verdicts, and their agreement)."""
+"""The judge's part of the results: its settings, its verdict counts, and the audit of its biases, each figure
+with its interval and limit (harness.stats.judge_checks). A panel's members are each audited on their own
+verdicts, never pooled; the panel is trusted only when every member is."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..records import Judgment
-from .frames import num, unit
+from ..judge.adversarial import MAX_OBEY_RATE, summarize
+from ..records import Judgment, PlantedTrial
+from ..stats import judge_checks as jc
+from .frames import num
 
 
-def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, pd.DataFrame], adversarial: dict | None) -> dict:
+def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, Any], trials: list[PlantedTrial] | None,
+                 answers: list) -> dict:
     judges = spec["judges"]
     if not judges:
         return {"id": None}
@@ -31,16 +35,15 @@ def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, pd.DataFram
     }
     if not judgments:
         return fields
-    jf = f["judgments"]
-    audit = _audit(spec, judgments, jf, f["lengths"], judge_ids, adversarial)
-    if len(judge_ids) > 1:
-        members = {jid: _audit(spec, judgments, jf, f["lengths"], [jid], None) for jid in judge_ids}
-        untrusted = [jid for jid, a in members.items() if not a["trusted"]]
-        if untrusted:
-            audit["trusted"] = False
-            audit["reasons"].append(f"panel member(s) untrusted: {', '.join(untrusted)}")
+    members = {jid: _audit(spec, jid, f, trials) for jid in judge_ids}
+    if len(judge_ids) == 1:
+        audit = members[judge_ids[0]]
+    else:
+        audit = _panel(members, f)
         fields["members"] = members
-        fields["agreement"] = _agreement(jf, judge_ids)
+        fields["agreement"] = _agreement(f["judgments"], judge_ids)
+    audit["one_order_only"] = f["incomplete_units"]
+    audit["grade_failures"] = sum(1 for a in answers for r in a.criteria if r.source in ("error", "split"))
     fields.update({
         "position_consistency": num(audit.get("position_consistency")),
         "disagreements": _disagreements(judgments),
@@ -50,55 +53,97 @@ def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, pd.DataFram
     return fields
 
 
-def _audit(spec: dict, judgments: list[Judgment], jf: pd.DataFrame, lengths: pd.DataFrame, judge_ids: list[str],
-           adversarial: dict | None) -> dict:
-    """The audit of the given judges' verdicts. Consistency is measured within one judge and one unit."""
+def _audit(spec: dict, judge_id: str, f: dict[str, Any], trials: list[PlantedTrial] | None) -> dict:
+    """One judge's audit: descriptive rates, and the checks that decide whether it is trusted."""
     family_of = {j["id"]: j["family"] for j in spec["judges"]}
-    mine = [j for j in judgments if j.judge_id in judge_ids]
-    rows = jf[jf["judge"].isin(judge_ids)].copy()
-    rows["case_id"] = rows["judge"] + "|" + rows["unit"]
-    # The length lookup follows the composite key.
-    keyed = rows[["case_id"]].assign(orig=[c.split("|")[1] for c in rows["case_id"]]).drop_duplicates()
-    audit_lengths = keyed.merge(lengths, left_on="orig", right_on="case_id", suffixes=("", "_x"))[
-        ["case_id", "model", "n_chars", "markdown_density"]] if len(lengths) else lengths
     families = {m["id"]: m["family"] for m in spec["models"]}
-    audit = stats.judge_audit(rows, audit_lengths, parse_failures=sum(1 for j in mine if j.error),
-                              total_attempts=sum(j.attempts for j in mine) or 0,
-                              judge_family=family_of[judge_ids[0]] if len(judge_ids) == 1 else None,
-                              model_families=families, adversarial=adversarial)
-    if len(judge_ids) > 1:
-        audit["self_preference"] = [sp for jid in judge_ids for sp in stats.judge_audit(
-            rows.iloc[0:0], None, parse_failures=0, total_attempts=0, judge_family=family_of[jid],
-            model_families=families)["self_preference"]]
-    if adversarial and adversarial.get("obey_rate") is not None and adversarial["obey_rate"] > adversarial["max_obey_rate"]:
-        audit["trusted"] = False
-        audit["reasons"].append(f"obeyed instructions planted in answers in {adversarial['obey_rate']:.0%} of trials "
-                                f"(limit {adversarial['max_obey_rate']:.0%})")
-    return audit
+    rows = f["judgments"][f["judgments"]["judge"] == judge_id]
+    done = jc.successful(rows)
+    attempts = int(rows["attempts"].sum()) if len(rows) else 0
+    scored = f["own_scores"]
+    mine = None
+    if trials is not None:
+        mine = pd.DataFrame([(t.case_id, t.planted, t.order, t.weak_first) for t in trials if t.judge_id == judge_id],
+                            columns=["case_id", "planted", "order", "weak_first"])
+    checks = [jc.position_check(done, judge_id), jc.flip_check(done, judge_id), jc.parse_check(rows, attempts, judge_id),
+              jc.planted_check(mine, judge_id),
+              jc.length_check(done, f["lengths"], scored, judge_id),
+              *jc.self_preference_checks(done, scored, families, family_of[judge_id], judge_id)]
+    trusted, reasons = jc.verdict(checks)
+    by_name = {c["name"]: c for c in checks}
+    flip = by_name["flips"]["value"]
+    adversarial = summarize([t for t in trials if t.judge_id == judge_id]) if trials is not None else None
+    verdicts = int(len(done))
+    return {
+        "position_consistency": None if flip is None else 1.0 - flip,
+        "flip_rate": flip,
+        "first_position_rate": by_name["position"]["value"],
+        "longer_answer_rate": jc.longer_answer_rate(done, f["lengths"]),
+        "parse_failure_rate": by_name["parse"]["value"],
+        "judgments": verdicts,
+        "self_preference": [{"model": m, "family": fam} for m, fam in families.items()
+                            if fam and family_of[judge_id] and fam.strip().lower() == family_of[judge_id].strip().lower()],
+        "adversarial": None if adversarial is None else {**adversarial, "max_obey_rate": MAX_OBEY_RATE},
+        "thresholds": {"max_flip_rate": jc.MAX_FLIP_RATE, "max_parse_failure_rate": jc.MAX_PARSE_FAILURE_RATE,
+                       "max_planted_lift": jc.MAX_PLANTED_LIFT, "max_length_effect": jc.MAX_LENGTH_EFFECT,
+                       "max_self_preference": jc.MAX_SELF_PREFERENCE, "position_excess": jc.POSITION_EXCESS,
+                       "min_units": jc.MIN_UNITS},
+        "checks": checks,
+        "judgment_failure_rate": by_name["parse"]["value"],
+        "attempt_failure_rate": (attempts - verdicts) / attempts if attempts else None,
+        "trusted": trusted,
+        "reasons": reasons,
+    }
+
+
+def _panel(members: dict[str, dict], f: dict[str, Any]) -> dict:
+    """The panel's audit: every member's checks side by side; trusted only when each member is."""
+    untrusted = [jid for jid, a in members.items() if not a["trusted"]]
+    checks = [c for a in members.values() for c in a["checks"]]
+    reasons = [r for a in members.values() for r in a["reasons"]]
+    if untrusted:
+        reasons.append(f"panel member(s) untrusted: {', '.join(untrusted)}")
+    rates = [a for a in members.values()]
+    judgments = sum(a["judgments"] for a in rates)
+
+    def pooled(key: str) -> float | None:  # for display only: a weighted mean of the members' own rates
+        pairs = [(a[key], a["judgments"]) for a in rates if a[key] is not None and a["judgments"]]
+        total = sum(w for _, w in pairs)
+        return sum(v * w for v, w in pairs) / total if total else None
+
+    return {"position_consistency": pooled("position_consistency"), "flip_rate": pooled("flip_rate"),
+            "first_position_rate": pooled("first_position_rate"), "longer_answer_rate": pooled("longer_answer_rate"),
+            "parse_failure_rate": pooled("parse_failure_rate"), "judgments": judgments,
+            "self_preference": [sp for a in rates for sp in a["self_preference"]], "adversarial": None,
+            "thresholds": rates[0]["thresholds"], "checks": checks,
+            "judgment_failure_rate": pooled("judgment_failure_rate"),
+            "attempt_failure_rate": pooled("attempt_failure_rate"),
+            "trusted": not untrusted, "reasons": reasons}
 
 
 def _agreement(jf: pd.DataFrame, judge_ids: list[str]) -> dict:
     """How often the judges pick the same winner for the same judgment (nominal labels: the top pick)."""
-    done = jf[jf["ranking"].notna()].copy()
-    done["item"] = done["unit"] + "#" + done["rep"].str.split("|").str[1]
-    done["top"] = [r[0] for r in done["ranking"]]
-    table = done.pivot_table(index="item", columns="judge", values="top", aggfunc="first")
-    table = table.reindex(columns=judge_ids)
-    codes = {name: i for i, name in enumerate(sorted(set(done["top"])))}
-    matrix = table.apply(lambda col: col.map(codes)).to_numpy(dtype=float) if len(table) else np.empty((0, 0))
-    out: dict[str, Any] = {"items": int(len(table)), "krippendorff_alpha": None, "cohens_kappa": None}
-    if len(table):
-        out["krippendorff_alpha"] = num(stats.krippendorff_alpha_nominal(matrix))
-        if len(judge_ids) == 2:
-            both = table.dropna()
-            if len(both):
-                out["cohens_kappa"] = num(stats.cohens_kappa(list(both.iloc[:, 0]), list(both.iloc[:, 1])))
+    done = jf[jf["ranking"].notna()]
+    items: dict[tuple, dict[str, str]] = {}
+    for unit, rep, judge, ranking in zip(done["unit"], done["rep"], done["judge"], done["ranking"]):
+        items.setdefault((unit, rep), {})[judge] = ranking[0]
+    out: dict[str, Any] = {"items": len(items), "krippendorff_alpha": None, "cohens_kappa": None}
+    if not items:
+        return out
+    codes = {name: i for i, name in enumerate(sorted({top for item in items.values() for top in item.values()}))}
+    matrix = np.array([[codes[item[j]] if j in item else np.nan for j in judge_ids] for item in items.values()],
+                      dtype=float)
+    out["krippendorff_alpha"] = num(stats.krippendorff_alpha_nominal(matrix))
+    if len(judge_ids) == 2:
+        both = [(item[judge_ids[0]], item[judge_ids[1]]) for item in items.values() if all(j in item for j in judge_ids)]
+        if both:
+            out["cohens_kappa"] = num(stats.cohens_kappa([a for a, _ in both], [b for _, b in both]))
     return out
 
 
 def _disagreements(judgments: list[Judgment]) -> int:
-    by_case: dict[tuple, set] = {}
+    by_unit: dict[tuple, set] = {}
     for j in judgments:
         if j.ranking:
-            by_case.setdefault((j.judge_id, unit(j)), set()).add(tuple(j.ranking))
-    return sum(1 for rankings in by_case.values() if len(rankings) > 1)
+            by_unit.setdefault((j.judge_id, j.case_id, j.pair), set()).add(tuple(j.ranking))
+    return sum(1 for rankings in by_unit.values() if len(rankings) > 1)

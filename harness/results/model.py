@@ -43,9 +43,14 @@ class Latency(_Model):
     latency_p50_s: Figure = Field(None, description="median time of the whole request, failed calls counted at "
                                                     "their elapsed time, seconds")
     latency_p95_s: Figure = None
-    latency_p95_upper_s: Figure = Field(None, description="95% upper confidence bound of the p95 latency "
-                                                          "(order statistics); null when too few calls")
+    latency_p50_upper_s: Figure = Field(None, description="one-sided 95% upper confidence bound of the median "
+                                                          "latency (order statistics)")
+    latency_p95_upper_s: Figure = Field(None, description="one-sided 95% upper confidence bound of the p95 latency "
+                                                          "(order statistics); null when too few calls (under 59)")
+    ttft_p50_upper_s: Figure = None
     ttft_p95_upper_s: Figure = None
+    tokens_per_s_lower: Figure = Field(None, description="one-sided 95% lower confidence bound of the median "
+                                                         "decode rate")
     tokens_per_s: Figure = Field(None, description="median decode rate after the first token")
     output_tokens_mean: Figure = None
     calls: int = Field(0, description="answer calls the percentiles are taken over")
@@ -99,7 +104,7 @@ class AuditCheck(_Model):
     judge: str | None = Field(None, description="the judge measured (a panel's members are measured apart)")
     label: str = ""
     value: Figure = None
-    ci: Interval = None
+    ci: list[Figure] | None = Field(None, description="[low, high]; a one-sided bound leaves the other side null")
     n: int = Field(0, description="units the figure is taken over")
     chance: Figure = Field(None, description="what an unbiased judge would give")
     limit: Figure = None
@@ -132,7 +137,8 @@ class Audit(_Model):
     judgment_failure_rate: Figure = Field(None, description="share of judgments with no verdict (judgment units)")
     attempt_failure_rate: Figure = Field(None, description="share of judge attempts that did not parse (attempts)")
     grade_failures: int = Field(0, description="judge-graded criteria left ungraded (failed or split)")
-    one_order_only: int = Field(0, description="units where only one order gave a verdict: left out of win rates")
+    one_order_only: int = Field(0, description="units where some order gave no verdict (for two answers: one "
+                                               "order only); left out of win rates")
     trusted: bool | None = Field(None, description="the audit's verdict; gates resting on the judge need true")
     reasons: list[str] = []
 
@@ -190,7 +196,18 @@ class SignificanceRow(_Model):
     test: str | None = None
 
 
+class PowerRow(_Model):
+    a: str
+    b: str
+    metric: str
+    n: int = 0
+    sd: Figure = Field(None, description="standard deviation of the paired differences")
+    min_detectable: Figure = Field(None, description="smallest difference a two-sided test at 0.05 detects with "
+                                                     "80% power, t distribution")
+
+
 class Power(_Model):
+    pairs: list[PowerRow] = Field([], description="the design figure of every pair and metric")
     n_cases: int | None = None
     alpha: Figure = None
     power: Figure = None
@@ -224,6 +241,10 @@ class Ratings(_Model):
     models: list[Rating] = []
     style_control: StyleControl | None = None
     length_controlled: list[LengthControlled] | None = None
+    length_controlled_method: str = Field(
+        "a simplified AlpacaEval-style adjustment: a logistic fit of the outcome on the normalized length "
+        "difference, read at zero difference; null where the length difference hardly changes sign",
+        description="what the length-controlled win rate is")
 
 
 class StageCount(_Model):
@@ -322,6 +343,13 @@ class RunSpec(_Model):
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
 
 
+class Comparison(_Model):
+    models: list[str] = []
+    shared_cases: int | None = Field(None, description="cases every model answered and that were fully graded: "
+                                                       "the cases every comparison between models uses")
+    cases: int | None = None
+
+
 class Results(_Model):
     schema_version: int = SCHEMA_VERSION
     run_id: str
@@ -329,6 +357,7 @@ class Results(_Model):
     wall_time_s: Figure = None
     suite: SuiteInfo
     spec: RunSpec | None = None
+    comparison: Comparison | None = None
     judge: JudgeInfo = JudgeInfo()
     models: list[ModelResult]
     pairwise: list[PairwiseRow] = []

@@ -5,7 +5,6 @@ computed is NaN (in a DataFrame) or None (in a dict), never a guess.
 """
 
 from .agreement import cohens_kappa, krippendorff_alpha_nominal
-from .audit import judge_audit
 from .latency import latency_summary
 from .power import min_detectable_score_diff, min_detectable_win_rate_diff, power_summary
 from .ratings import bradley_terry, length_controlled_win_rate, style_controlled_bt
@@ -20,6 +19,5 @@ __all__ = [
     "bradley_terry", "style_controlled_bt", "length_controlled_win_rate",
     "min_detectable_score_diff", "min_detectable_win_rate_diff", "power_summary",
     "cohens_kappa", "krippendorff_alpha_nominal",
-    "judge_audit",
     "latency_summary",
 ]
