@@ -236,10 +236,6 @@ def _recipe_config_class(module: str):
 
 def run_pipeline(config: PipelineConfig, config_path: Path, *, keep_going: bool = False,
                  skip: set[str] = frozenset(), out=None) -> int:
-    for step_config in (config.steps.base, config.steps.sft, config.steps.qat, config.steps.export):
-        if step_config and not Path(step_config).is_file():
-            raise ConfigError("step config not found (run `bench pipeline` from the repository root)",
-                              path=str(config_path), key=step_config)
     p = Pipeline(config, config_path, keep_going=keep_going, skip=set(skip), out=out)
     steps, models_out = config.steps, {"models_out": config.models_out}
     p.work.mkdir(parents=True, exist_ok=True)
