@@ -1,0 +1,243 @@
+"""Time the statistics of a run at scale, against the targets of the scale work.
+
+    cd <repo> && PYTHONPATH=$PWD python benchmarks/stats_bench.py
+    PYTHONPATH=$PWD python benchmarks/stats_bench.py --sizes 8x2000 --dump /tmp/figures.json
+
+Builds synthetic but realistic frames with a fixed seed (rubric case scores with axes and themes,
+latencies, answer lengths and markdown density, rank-mode judgments in two orders with a position
+bias and a taste for length, about 1% failed answers and 2% failed judgments), then calls the
+statistics the way `harness/results.py` does (`build_results`, `_judge_fields`, `_verdict_fields`:
+n_boot 2000, and 2000 // 4 for the ratings) and prints the time of each call. Targets: 8 models x
+2,000 cases under 1.5 s; 4 models x 1,000 cases (the warm re-run) well under 2 s.
+
+`--dump` writes every figure the calls return, at full precision, so that two versions of the
+statistics can be compared number by number. This is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+N_BOOT = 2000  # harness/results.py
+SEED = 20261123  # harness/results.py
+DATA_SEED = 14
+AXES = ["accuracy", "completeness", "communication_quality", "context_awareness", "instruction_following"]
+THEMES = ["theme:emergency_referrals", "theme:context_seeking", "theme:global_health", "theme:hedging",
+          "theme:communication", "theme:complex_responses", "theme:health_data_tasks"]
+TARGETS = {(8, 2000): 1.5, (4, 1000): 2.0}
+JUDGE = "judge-model"
+
+
+def synthetic_frames(n_models: int, n_cases: int, seed: int = DATA_SEED) -> dict[str, pd.DataFrame]:
+    """The frames of `harness.results.frames` for one rank-mode run with a single judge."""
+    rng = np.random.default_rng(seed)
+    models = [f"model-{k}" for k in range(n_models)]
+    quality = np.linspace(-0.8, 0.8, n_models) + rng.normal(0, 0.15, n_models)
+    verbosity = rng.normal(0, 0.35, n_models)
+    case_ids = np.array([f"case-{i:05d}" for i in range(n_cases)])
+    difficulty = rng.normal(0, 1, n_cases)
+    ok = rng.random((n_cases, n_models)) > 0.01  # failed answers: no score, no length
+
+    # rubric: 4 to 12 criteria per case, each on one axis; about a fifth carry negative points
+    n_criteria = rng.integers(4, 13, n_cases)
+    criterion_case = np.repeat(np.arange(n_cases), n_criteria)
+    criterion_axis = rng.integers(0, len(AXES), criterion_case.size)
+    negative = rng.random(criterion_case.size) < 0.2
+    points = np.where(negative, -rng.integers(1, 9, criterion_case.size), rng.integers(1, 11, criterion_case.size))
+    logit = quality[None, :] - difficulty[criterion_case][:, None] + rng.normal(0, 1, (criterion_case.size, n_models))
+    met = rng.random(logit.shape) < 1 / (1 + np.exp(np.where(negative[:, None], logit + 1.0, -logit)))
+
+    lengths_rows, score_rows, group_rows, theme_rows, latency_rows = [], [], [], [], []
+    n_chars = np.exp(rng.normal(6.3 + verbosity[None, :], 0.5, (n_cases, n_models))).astype(int) + 1
+    density = rng.gamma(2.0, 0.6, (n_cases, n_models))
+    theme_of_case = rng.integers(0, len(THEMES), n_cases)
+    positive = np.where(points > 0, points, 0)
+    possible = np.bincount(criterion_case, weights=positive, minlength=n_cases)
+    axis_key = criterion_case * len(AXES) + criterion_axis
+    axis_possible = np.bincount(axis_key, weights=positive, minlength=n_cases * len(AXES)).reshape(n_cases, -1)
+    for m, model in enumerate(models):
+        achieved = np.bincount(criterion_case, weights=points * met[:, m], minlength=n_cases)
+        axis_achieved = np.bincount(axis_key, weights=points * met[:, m],
+                                    minlength=n_cases * len(AXES)).reshape(n_cases, -1)
+        latency = rng.gamma(4.0, 0.5 + 0.1 * m, n_cases)
+        tokens = (n_chars[:, m] / 4).astype(int)
+        for c in range(n_cases):
+            answered = bool(ok[c, m])
+            latency_rows.append((model, case_ids[c], latency[c] * 0.1, latency[c], tokens[c] / latency[c],
+                                 int(tokens[c]), None if answered else "timeout after 60 s", None))
+            if not answered:
+                continue
+            lengths_rows.append((case_ids[c], model, int(n_chars[c, m]), float(density[c, m])))
+            score = achieved[c] / possible[c]
+            score_rows.append((model, case_ids[c], score))
+            theme_rows.append((model, case_ids[c], THEMES[theme_of_case[c]], score))
+            for a, axis in enumerate(AXES):
+                if axis_possible[c, a] > 0:
+                    group_rows.append((model, case_ids[c], axis, axis_achieved[c, a] / axis_possible[c, a]))
+
+    # rank mode, two orders per case (the second the reverse of the first); the judge prefers
+    # better and longer answers and, a little, the answer it is shown first
+    rank_rows, judgment_rows = [], []
+    case_score = np.full((n_cases, n_models), np.nan)
+    scores = pd.DataFrame(score_rows, columns=["model", "case_id", "score"])
+    index = {model: k for k, model in enumerate(models)}
+    case_score[np.searchsorted(case_ids, scores["case_id"]), scores["model"].map(index)] = scores["score"]
+    length_z = (np.log(n_chars) - np.log(n_chars).mean()) / np.log(n_chars).std()
+    for c in range(n_cases):
+        shown = [m for m in range(n_models) if ok[c, m]]
+        first_order = list(rng.permutation(shown))
+        for rep, order in enumerate([first_order, first_order[::-1]]):
+            rep_id = f"{JUDGE}|{rep}"
+            order_names = [models[m] for m in order]
+            if rng.random() < 0.02 or len(order) < 2:
+                judgment_rows.append((case_ids[c], rep_id, order_names, None, "no JSON in the reply", JUDGE,
+                                      case_ids[c]))
+                continue
+            utility = {m: 2.0 * np.nan_to_num(case_score[c, m]) + 0.3 * length_z[c, m] + rng.gumbel()
+                       + (0.25 if position == 0 else 0.0) for position, m in enumerate(order)}
+            ranking = sorted(order, key=utility.get, reverse=True)
+            judgment_rows.append((case_ids[c], rep_id, order_names, [models[m] for m in ranking], None, JUDGE,
+                                  case_ids[c]))
+            for rank, m in enumerate(ranking, start=1):
+                rank_rows.append((case_ids[c], rep_id, models[m], rank))
+
+    return {
+        "models": models,
+        "case_scores": scores,
+        "group_scores": pd.DataFrame(group_rows, columns=["model", "case_id", "group", "score"]),
+        "theme_scores": pd.DataFrame(theme_rows, columns=["model", "case_id", "group", "score"]),
+        "latencies": pd.DataFrame(latency_rows, columns=["model", "case_id", "ttft_s", "latency_s", "tokens_per_s",
+                                                         "output_tokens", "error", "cost_usd"]),
+        "lengths": pd.DataFrame(lengths_rows, columns=["case_id", "model", "n_chars", "markdown_density"]),
+        "rankings": pd.DataFrame(rank_rows, columns=["case_id", "rep", "model", "rank"]),
+        "judgments": pd.DataFrame(judgment_rows, columns=["case_id", "rep", "order", "ranking", "error", "judge",
+                                                          "unit"]),
+    }
+
+
+def audit_inputs(f: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The judgments and lengths `results._audit` hands to `judge_audit` (keys prefixed by the judge)."""
+    rows = f["judgments"][f["judgments"]["judge"].isin([JUDGE])].copy()
+    rows["case_id"] = rows["judge"] + "|" + rows["unit"]
+    keyed = rows[["case_id"]].assign(orig=[c.split("|")[1] for c in rows["case_id"]]).drop_duplicates()
+    audit_lengths = keyed.merge(f["lengths"], left_on="orig", right_on="case_id", suffixes=("", "_x"))[
+        ["case_id", "model", "n_chars", "markdown_density"]]
+    return rows, audit_lengths
+
+
+def run_statistics(f: dict) -> tuple[list[tuple[str, float]], dict]:
+    """Each statistics call of a results build, timed; and every figure they returned."""
+    from harness import stats
+
+    timings: list[tuple[str, float]] = []
+    figures: dict = {}
+
+    def timed(name, call):
+        start = time.perf_counter()
+        value = call()
+        timings.append((name, time.perf_counter() - start))
+        figures[name] = value
+        return value
+
+    models = f["models"]
+    audit_rows, audit_lengths = audit_inputs(f)
+    timed("model_scores", lambda: stats.model_scores(f["case_scores"], n_boot=N_BOOT, seed=SEED))
+    timed("grouped_scores (axes)", lambda: stats.grouped_scores(f["group_scores"], n_boot=N_BOOT, seed=SEED))
+    timed("latency_summary", lambda: stats.latency_summary(f["latencies"]))
+    outcomes = timed("pairwise_outcomes", lambda: stats.pairwise_outcomes(f["rankings"]))
+    timed("overall_win_rates", lambda: stats.overall_win_rates(outcomes, n_boot=N_BOOT, seed=SEED))
+    timed("mean_ranks", lambda: stats.mean_ranks(f["rankings"]))
+
+    def pairwise():
+        table = stats.pairwise_table(outcomes, n_boot=N_BOOT, seed=SEED)
+        table = table[table["a"] < table["b"]]
+        p_values = [stats.sign_test(int(r.wins), int(r.losses)) for r in table.itertuples()]
+        return table.assign(p_value=p_values, p_adjusted=stats.holm(p_values))
+    timed("pairwise_table + sign_test + holm", pairwise)
+    timed("judge_audit", lambda: stats.judge_audit(
+        audit_rows, audit_lengths, parse_failures=int(audit_rows["error"].notna().sum()),
+        total_attempts=len(audit_rows), judge_family="other", model_families={m: "family" for m in models}))
+    timed("grouped_scores (themes)", lambda: stats.grouped_scores(f["theme_scores"], n_boot=N_BOOT, seed=SEED))
+    case_scores = f["case_scores"]
+    timed("bootstrap_se (per model)", lambda: [
+        stats.bootstrap_se(case_scores.loc[case_scores["model"] == m, "score"].clip(0, 1).to_numpy(),
+                           n_boot=N_BOOT, seed=SEED) for m in models])
+    timed("pairwise_significance", lambda: stats.pairwise_significance(
+        case_scores, f["group_scores"], outcomes, n_boot=N_BOOT, seed=SEED))
+    timed("power_summary", lambda: stats.power_summary(case_scores, outcomes))
+    timed("bradley_terry", lambda: stats.bradley_terry(outcomes, n_boot=N_BOOT // 4, seed=SEED))
+    timed("style_controlled_bt", lambda: stats.style_controlled_bt(
+        outcomes, f["lengths"], n_boot=N_BOOT // 4, seed=SEED))
+    timed("length_controlled_win_rate", lambda: stats.length_controlled_win_rate(
+        outcomes, f["lengths"], models[0], n_boot=N_BOOT // 4, seed=SEED))
+    return timings, figures
+
+
+def plain(value):
+    """Figures as JSON: DataFrames as lists of rows, NaN as None, floats at full precision."""
+    if isinstance(value, pd.DataFrame):
+        return [plain(row) for row in value.to_dict("records")]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="8x2000,4x1000", help="models x cases, comma-separated")
+    parser.add_argument("--dump", help="write every figure to this JSON file")
+    args = parser.parse_args(argv)
+    sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
+
+    import harness.stats  # noqa: F401  (imports and scipy's first use are not statistics time)
+    from scipy.optimize import linprog  # noqa: F401
+    from scipy.sparse.csgraph import connected_components  # noqa: F401
+    from scipy.stats import binomtest, norm  # noqa: F401
+
+    columns, dumps = {}, {}
+    for n_models, n_cases in sizes:
+        start = time.perf_counter()
+        f = synthetic_frames(n_models, n_cases)
+        print(f"{n_models} models x {n_cases} cases: frames built in {time.perf_counter() - start:.1f} s "
+              f"({len(f['case_scores'])} case scores, {len(f['group_scores'])} axis scores, "
+              f"{len(f['rankings'])} ranks)", file=sys.stderr)
+        timings, figures = run_statistics(f)
+        columns[(n_models, n_cases)] = timings
+        dumps[f"{n_models}x{n_cases}"] = plain(figures)
+
+    names = [name for name, _ in next(iter(columns.values()))]
+    headers = [f"{m} x {n} (s)" for m, n in columns]
+    print(f"| {'statistic':<36} | " + " | ".join(f"{h:>14}" for h in headers) + " |")
+    print(f"|{'-' * 38}|" + "|".join("-" * 15 + ":" for _ in headers) + "|")
+    for k, name in enumerate(names):
+        print(f"| {name:<36} | " + " | ".join(f"{t[k][1]:>14.3f}" for t in columns.values()) + " |")
+    totals = [sum(seconds for _, seconds in t) for t in columns.values()]
+    print(f"| {'total':<36} | " + " | ".join(f"{total:>14.3f}" for total in totals) + " |")
+    verdicts = []
+    for (size, total) in zip(columns, totals):
+        target = TARGETS.get(size)
+        if target is not None:
+            verdicts.append(f"{size[0]} x {size[1]}: {total:.2f} s against a target under {target:g} s "
+                            f"({'met' if total < target else 'missed'})")
+    print("\n".join(verdicts))
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as handle:
+            json.dump(dumps, handle, indent=1, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
