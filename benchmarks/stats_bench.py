@@ -35,15 +35,22 @@ TARGETS = {(8, 2000): 1.5, (4, 1000): 2.0}
 JUDGE = "judge-model"
 
 
-def synthetic_frames(n_models: int, n_cases: int, seed: int = DATA_SEED) -> dict[str, pd.DataFrame]:
-    """The frames of `harness.results.frames` for one rank-mode run with a single judge."""
+def synthetic_frames(n_models: int, n_cases: int, judge: str = "noisy", seed: int = DATA_SEED) -> dict[str, pd.DataFrame]:
+    """The frames of `harness.results.frames` for one rank-mode run with a single judge.
+
+    judge "noisy": a judge that mostly follows quality, somewhat likes length and the first position,
+    with about 1% failed answers and 2% failed judgments. judge "longest": the mock adapter's default
+    judge policy, which ranks answers by length alone and never fails (the issue's warm re-run), so
+    that length separates every outcome and the length-controlled fits have no finite maximum.
+    """
     rng = np.random.default_rng(seed)
+    longest = judge == "longest"
     models = [f"model-{k}" for k in range(n_models)]
     quality = np.linspace(-0.8, 0.8, n_models) + rng.normal(0, 0.15, n_models)
     verbosity = rng.normal(0, 0.35, n_models)
     case_ids = np.array([f"case-{i:05d}" for i in range(n_cases)])
     difficulty = rng.normal(0, 1, n_cases)
-    ok = rng.random((n_cases, n_models)) > 0.01  # failed answers: no score, no length
+    ok = rng.random((n_cases, n_models)) > (0.0 if longest else 0.01)  # failed answers: no score, no length
 
     # rubric: 4 to 12 criteria per case, each on one axis; about a fifth carry negative points
     n_criteria = rng.integers(4, 13, n_cases)
@@ -75,9 +82,10 @@ def synthetic_frames(n_models: int, n_cases: int, seed: int = DATA_SEED) -> dict
             if not answered:
                 continue
             lengths_rows.append((case_ids[c], model, int(n_chars[c, m]), float(density[c, m])))
-            score = achieved[c] / possible[c]
-            score_rows.append((model, case_ids[c], score))
-            theme_rows.append((model, case_ids[c], THEMES[theme_of_case[c]], score))
+            if possible[c] > 0:  # no positive points: the case has no score (grading.case_score)
+                score = achieved[c] / possible[c]
+                score_rows.append((model, case_ids[c], score))
+                theme_rows.append((model, case_ids[c], THEMES[theme_of_case[c]], score))
             for a, axis in enumerate(AXES):
                 if axis_possible[c, a] > 0:
                     group_rows.append((model, case_ids[c], axis, axis_achieved[c, a] / axis_possible[c, a]))
@@ -96,13 +104,16 @@ def synthetic_frames(n_models: int, n_cases: int, seed: int = DATA_SEED) -> dict
         for rep, order in enumerate([first_order, first_order[::-1]]):
             rep_id = f"{JUDGE}|{rep}"
             order_names = [models[m] for m in order]
-            if rng.random() < 0.02 or len(order) < 2:
+            if (not longest and rng.random() < 0.02) or len(order) < 2:
                 judgment_rows.append((case_ids[c], rep_id, order_names, None, "no JSON in the reply", JUDGE,
                                       case_ids[c]))
                 continue
-            utility = {m: 2.0 * np.nan_to_num(case_score[c, m]) + 0.3 * length_z[c, m] + rng.gumbel()
-                       + (0.25 if position == 0 else 0.0) for position, m in enumerate(order)}
-            ranking = sorted(order, key=utility.get, reverse=True)
+            if longest:
+                ranking = sorted(order, key=lambda m: n_chars[c, m], reverse=True)
+            else:
+                utility = {m: 2.0 * np.nan_to_num(case_score[c, m]) + 0.3 * length_z[c, m] + rng.gumbel()
+                           + (0.25 if position == 0 else 0.0) for position, m in enumerate(order)}
+                ranking = sorted(order, key=utility.get, reverse=True)
             judgment_rows.append((case_ids[c], rep_id, order_names, [models[m] for m in ranking], None, JUDGE,
                                   case_ids[c]))
             for rank, m in enumerate(ranking, start=1):
@@ -197,10 +208,15 @@ def plain(value):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="8x2000,4x1000", help="models x cases, comma-separated")
+    parser.add_argument("--sizes", default="8x2000,4x1000,4x1000:longest",
+                        help="models x cases[:judge], comma-separated; judge is noisy (default) or longest")
     parser.add_argument("--dump", help="write every figure to this JSON file")
     args = parser.parse_args(argv)
-    sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
+    sizes = []
+    for size in args.sizes.split(","):
+        shape, _, judge = size.partition(":")
+        n_models, n_cases = (int(n) for n in shape.split("x"))
+        sizes.append((n_models, n_cases, judge or "noisy"))
 
     import harness.stats  # noqa: F401  (imports and scipy's first use are not statistics time)
     from scipy.optimize import linprog  # noqa: F401
@@ -208,30 +224,32 @@ def main(argv: list[str] | None = None) -> int:
     from scipy.stats import binomtest, norm  # noqa: F401
 
     columns, dumps = {}, {}
-    for n_models, n_cases in sizes:
+    for n_models, n_cases, judge in sizes:
         start = time.perf_counter()
-        f = synthetic_frames(n_models, n_cases)
-        print(f"{n_models} models x {n_cases} cases: frames built in {time.perf_counter() - start:.1f} s "
+        f = synthetic_frames(n_models, n_cases, judge)
+        print(f"{n_models} models x {n_cases} cases, {judge} judge: frames built in "
+              f"{time.perf_counter() - start:.1f} s "
               f"({len(f['case_scores'])} case scores, {len(f['group_scores'])} axis scores, "
               f"{len(f['rankings'])} ranks)", file=sys.stderr)
         timings, figures = run_statistics(f)
-        columns[(n_models, n_cases)] = timings
-        dumps[f"{n_models}x{n_cases}"] = plain(figures)
+        columns[(n_models, n_cases, judge)] = timings
+        dumps[f"{n_models}x{n_cases}:{judge}"] = plain(figures)
 
     names = [name for name, _ in next(iter(columns.values()))]
-    headers = [f"{m} x {n} (s)" for m, n in columns]
-    print(f"| {'statistic':<36} | " + " | ".join(f"{h:>14}" for h in headers) + " |")
-    print(f"|{'-' * 38}|" + "|".join("-" * 15 + ":" for _ in headers) + "|")
+    headers = [f"{m} x {n}" + ("" if judge == "noisy" else f" {judge}") + " (s)" for m, n, judge in columns]
+    width = max(len(h) for h in headers)
+    print(f"| {'statistic':<36} | " + " | ".join(f"{h:>{width}}" for h in headers) + " |")
+    print(f"|{'-' * 38}|" + "|".join("-" * (width + 1) + ":" for _ in headers) + "|")
     for k, name in enumerate(names):
-        print(f"| {name:<36} | " + " | ".join(f"{t[k][1]:>14.3f}" for t in columns.values()) + " |")
+        print(f"| {name:<36} | " + " | ".join(f"{t[k][1]:>{width}.3f}" for t in columns.values()) + " |")
     totals = [sum(seconds for _, seconds in t) for t in columns.values()]
-    print(f"| {'total':<36} | " + " | ".join(f"{total:>14.3f}" for total in totals) + " |")
+    print(f"| {'total':<36} | " + " | ".join(f"{total:>{width}.3f}" for total in totals) + " |")
     verdicts = []
-    for (size, total) in zip(columns, totals):
-        target = TARGETS.get(size)
+    for (n_models, n_cases, judge), total in zip(columns, totals):
+        target = TARGETS.get((n_models, n_cases))
         if target is not None:
-            verdicts.append(f"{size[0]} x {size[1]}: {total:.2f} s against a target under {target:g} s "
-                            f"({'met' if total < target else 'missed'})")
+            verdicts.append(f"{n_models} x {n_cases}, {judge} judge: {total:.2f} s against a target under "
+                            f"{target:g} s ({'met' if total < target else 'missed'})")
     print("\n".join(verdicts))
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as handle:
