@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -151,9 +152,9 @@ def run_statistics(f: dict) -> tuple[list[tuple[str, float]], dict]:
     figures: dict = {}
 
     def timed(name, call):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         value = call()
-        timings.append((name, time.perf_counter() - start))
+        timings.append((name, time.perf_counter() - start, time.process_time() - start_cpu))
         figures[name] = value
         return value
 
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="8x2000,4x1000,4x1000:longest",
                         help="models x cases[:judge], comma-separated; judge is noisy (default) or longest")
     parser.add_argument("--dump", help="write every figure to this JSON file")
+    parser.add_argument("--compare", help="a --dump of another version: print how far each figure moved")
     args = parser.parse_args(argv)
     sizes = []
     for size in args.sizes.split(","):
@@ -235,17 +237,20 @@ def main(argv: list[str] | None = None) -> int:
         columns[(n_models, n_cases, judge)] = timings
         dumps[f"{n_models}x{n_cases}:{judge}"] = plain(figures)
 
-    names = [name for name, _ in next(iter(columns.values()))]
-    headers = [f"{m} x {n}" + ("" if judge == "noisy" else f" {judge}") + " (s)" for m, n, judge in columns]
+    names = [name for name, _, _ in next(iter(columns.values()))]
+    headers = [f"{m} x {n}" + ("" if judge == "noisy" else f" {judge}") + " wall / cpu (s)" for m, n, judge in columns]
     width = max(len(h) for h in headers)
     print(f"| {'statistic':<36} | " + " | ".join(f"{h:>{width}}" for h in headers) + " |")
     print(f"|{'-' * 38}|" + "|".join("-" * (width + 1) + ":" for _ in headers) + "|")
     for k, name in enumerate(names):
-        print(f"| {name:<36} | " + " | ".join(f"{t[k][1]:>{width}.3f}" for t in columns.values()) + " |")
-    totals = [sum(seconds for _, seconds in t) for t in columns.values()]
-    print(f"| {'total':<36} | " + " | ".join(f"{total:>{width}.3f}" for total in totals) + " |")
+        print(f"| {name:<36} | " + " | ".join(f"{f'{t[k][1]:.3f} / {t[k][2]:.3f}':>{width}}" for t in columns.values())
+              + " |")
+    totals = [(sum(row[1] for row in t), sum(row[2] for row in t)) for t in columns.values()]
+    print(f"| {'total':<36} | " + " | ".join(f"{f'{wall:.3f} / {cpu:.3f}':>{width}}" for wall, cpu in totals) + " |")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs "
+          "(wall time counts waiting for a CPU; cpu time counts every thread)")
     verdicts = []
-    for (n_models, n_cases, judge), total in zip(columns, totals):
+    for (n_models, n_cases, judge), (total, _cpu) in zip(columns, totals):
         target = TARGETS.get((n_models, n_cases))
         if target is not None:
             verdicts.append(f"{n_models} x {n_cases}, {judge} judge: {total:.2f} s against a target under "
@@ -254,7 +259,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.dump:
         with open(args.dump, "w", encoding="utf-8") as handle:
             json.dump(dumps, handle, indent=1, sort_keys=True)
+    if args.compare:
+        with open(args.compare, encoding="utf-8") as handle:
+            print_moves(json.load(handle), json.loads(json.dumps(dumps)))
     return 0
+
+
+def print_moves(before: dict, after: dict) -> None:
+    """Per scenario and statistic: the largest change of any figure, and how many changed at all.
+
+    Ratings are printed to 1 decimal, everything else to 3; "visible" counts figures whose printed
+    value differs. A figure that became (or stopped being) None counts as visible.
+    """
+    print("\n| scenario | statistic | figures | changed | largest change | visible at printed precision |")
+    print("|---|---|---:|---:|---:|---:|")
+    for scenario in after:
+        for name in after[scenario]:
+            old, new = _leaves(before.get(scenario, {}).get(name)), _leaves(after[scenario][name])
+            changed, visible, largest = 0, 0, 0.0
+            for key in sorted(set(old) | set(new)):
+                a, b = old.get(key), new.get(key)
+                if a == b:
+                    continue
+                changed += 1
+                if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                    largest = max(largest, abs(a - b))
+                    rating = name in ("bradley_terry", "style_controlled_bt") and ("rating" in key or "ci_" in key)
+                    decimals = 1 if rating else 3
+                    visible += f"{a:.{decimals}f}" != f"{b:.{decimals}f}"
+                else:
+                    visible += 1
+            print(f"| {scenario} | {name} | {len(new)} | {changed} | {largest:.3g} | {visible} |")
+
+
+def _leaves(value, prefix: str = "") -> dict:
+    """Flatten nested lists and dicts to {path: leaf}."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _leaves(item, f"{prefix}/{key}").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _leaves(item, f"{prefix}/{i}").items()}
+    return {prefix: value}
 
 
 if __name__ == "__main__":

@@ -28,6 +28,46 @@ def resample_counts(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
     return np.bincount(offsets.ravel(), minlength=n_boot * n_cases).reshape(n_boot, n_cases)
 
 
+def resampled_means(counts: np.ndarray, values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(n_boot, figures): each figure's mean over the resampled cases that have it; NaN where none.
+
+    `values` and `present` are (cases, figures): a figure's value per case, and whether the case
+    has one. All figures share the resamples in `counts` (n_boot, cases), and a figure whose cases
+    are all present resamples exactly as it would alone: weighting by the counts is averaging
+    over the drawn indices. One matrix product does all figures and all resamples.
+    """
+    present = np.asarray(present, dtype=float)
+    values = np.where(present > 0, np.asarray(values, dtype=float), 0.0)
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (counts @ values) / (counts @ present)
+
+
+def percentile_intervals(samples: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """(figures, 2): `percentile_interval` of each column of (n_boot, figures) samples."""
+    samples = np.asarray(samples, dtype=float)
+    intervals = np.full((samples.shape[1], 2), np.nan)
+    complete = ~np.isnan(samples).any(axis=0) if samples.shape[0] else np.zeros(samples.shape[1], bool)
+    if complete.any():
+        intervals[complete] = np.percentile(samples[:, complete], [100 * alpha / 2, 100 * (1 - alpha / 2)],
+                                            axis=0).T
+    return intervals
+
+
+def intervals_allowing_failures(samples: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """(figures, 2): `interval_allowing_failures` of each column of (n_boot, figures) samples."""
+    samples = np.asarray(samples, dtype=float)
+    n_boot = samples.shape[0]
+    if n_boot == 0:
+        return np.full((samples.shape[1], 2), np.nan)
+    ordered = np.sort(samples, axis=0)  # NaN sorts last
+    n_finite = n_boot - np.isnan(samples).sum(axis=0)
+    low_position = alpha / 2 * (n_boot - 1) - (n_boot - n_finite)
+    high_position = np.full(n_finite.shape, (1 - alpha / 2) * (n_boot - 1))
+    return np.stack([_values_at(ordered, n_finite, low_position), _values_at(ordered, n_finite, high_position)],
+                    axis=1)
+
+
 def percentile_interval(samples: np.ndarray, alpha: float = 0.05) -> tuple[float, float]:
     """Percentile interval of bootstrap samples; (nan, nan) when there are none."""
     samples = np.asarray(samples, dtype=float)
@@ -65,3 +105,15 @@ def _value_at(sorted_values: np.ndarray, position: float) -> float:
     above = min(below + 1, sorted_values.size - 1)
     fraction = position - below
     return float(sorted_values[below] + fraction * (sorted_values[above] - sorted_values[below]))
+
+
+def _values_at(ordered: np.ndarray, n_finite: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """`_value_at` for every column of sorted samples (finite values first), all at once."""
+    inside = (position >= 0) & (position <= n_finite - 1)
+    position = np.where(inside, position, 0.0)
+    below = np.floor(position).astype(int)
+    above = np.minimum(below + 1, np.maximum(n_finite - 1, 0))
+    fraction = position - below
+    columns = np.arange(ordered.shape[1])
+    low, high = ordered[below, columns], ordered[above, columns]
+    return np.where(inside, low + fraction * (high - low), np.nan)

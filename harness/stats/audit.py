@@ -33,7 +33,7 @@ def judge_audit(judgments: pd.DataFrame, lengths: pd.DataFrame | None, *, parse_
     done = _successful(judgments)
     consistency = _position_consistency(done)
     flip_rate = None if consistency is None else 1.0 - consistency
-    first_position_rate = _share(r[0] == o[0] for o, r in zip(done["order"], done["ranking"]))
+    first_position_rate = _share(r[0] == o[0] for o, r in zip(done["order"].tolist(), done["ranking"].tolist()))
     longer_answer_rate = _longer_answer_rate(done, lengths)
     parse_failure_rate = parse_failures / total_attempts if total_attempts else None
     thresholds = {"max_flip_rate": max_flip_rate, "max_parse_failure_rate": max_parse_failure_rate,
@@ -68,33 +68,39 @@ def _successful(judgments: pd.DataFrame) -> pd.DataFrame:
     if judgments is None or judgments.empty:
         return pd.DataFrame(columns=["case_id", "rep", "order", "ranking"])
     keep = [not has_error(e) and r is not None and len(r) > 0
-            for e, r in zip(judgments["error"], judgments["ranking"])]
-    done = judgments.loc[keep, ["case_id", "rep", "order", "ranking"]].copy()
-    done["order"] = [list(o) for o in done["order"]]
-    done["ranking"] = [list(r) for r in done["ranking"]]
-    return done.reset_index(drop=True)
+            for e, r in zip(judgments["error"].tolist(), judgments["ranking"].tolist())]
+    done = judgments.loc[keep, ["case_id", "rep", "order", "ranking"]].reset_index(drop=True)
+    done["order"] = pd.Series([list(o) for o in done["order"].tolist()], dtype=object)
+    done["ranking"] = pd.Series([list(r) for r in done["ranking"].tolist()], dtype=object)
+    return done
 
 
 def _position_consistency(done: pd.DataFrame) -> float | None:
     """Share of cases with >= 2 successful reps whose rankings are all identical."""
-    consistent = [len({tuple(r) for r in case["ranking"]}) == 1
-                  for _case_id, case in done.groupby("case_id", sort=False) if len(case) >= 2]
-    return _share(consistent)
+    if done.empty:
+        return None
+    case, _cases = pd.factorize(done["case_id"], use_na_sentinel=False)
+    ranking, _rankings = pd.factorize(pd.Series([tuple(r) for r in done["ranking"]], dtype=object))
+    reps = np.bincount(case)
+    # distinct rankings per case: count each (case, ranking) once
+    distinct = np.bincount(np.unique(case.astype(np.int64) * (ranking.max() + 1) + ranking) // (ranking.max() + 1),
+                           minlength=reps.size)
+    return _share(distinct[reps >= 2] == 1)
 
 
 def _longer_answer_rate(done: pd.DataFrame, lengths: pd.DataFrame | None) -> float | None:
     if lengths is None or lengths.empty or done.empty:
         return None
-    n_chars = lengths.groupby(["case_id", "model"])["n_chars"].mean().to_dict()
-    longer_first = []
-    for case_id, ranking in zip(done["case_id"], done["ranking"]):
-        if len(ranking) < 2:
-            continue
-        first, second = n_chars.get((case_id, ranking[0])), n_chars.get((case_id, ranking[1]))
-        if first is None or second is None or np.isnan(first) or np.isnan(second) or first == second:
-            continue
-        longer_first.append(first > second)
-    return _share(longer_first)
+    n_chars = lengths.groupby(["case_id", "model"])["n_chars"].mean()
+    top_two = [(case_id, ranking[0], ranking[1]) for case_id, ranking in zip(done["case_id"], done["ranking"])
+               if len(ranking) >= 2]
+    if not top_two:
+        return None
+    case_ids, first_models, second_models = zip(*top_two)
+    first = n_chars.reindex(pd.MultiIndex.from_arrays([case_ids, first_models])).to_numpy(float)
+    second = n_chars.reindex(pd.MultiIndex.from_arrays([case_ids, second_models])).to_numpy(float)
+    comparable = ~(np.isnan(first) | np.isnan(second)) & (first != second)
+    return _share(first[comparable] > second[comparable])
 
 
 def _self_preference(judge_family: str | None, model_families: dict[str, str | None]) -> list[dict]:
