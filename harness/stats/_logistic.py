@@ -13,6 +13,8 @@ returns None rather than whatever large number an optimizer stopped at.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 _TOLERANCE = 1e-8  # log-odds; 1e-8 is a millionth of an Elo point
@@ -137,6 +139,8 @@ def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, cou
     start = np.zeros(n_params) if start is None or not np.all(np.isfinite(start)) else np.asarray(start, float)
     totals_by_case = wins_by_case + losses_by_case
     products, pairs = _products(design)
+    rows = _Rows(design, products, pairs, design.astype(np.float32), products.astype(np.float32),
+                 np.max(np.abs(design), axis=0) if design.shape[0] else np.zeros(n_params))
     # Gradient and Hessian at `start`, and the parts of every later gradient and Hessian that are
     # linear in the weights, as sums over cases. With t = tanh(margin / 2), p = (1 + t) / 2 and
     # p (1 - p) = (1 - t^2) / 4, so only the terms in t need the rows.
@@ -153,7 +157,7 @@ def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, cou
     for first in range(0, pending.size, rows_per_chunk):
         chunk = pending[first:first + rows_per_chunk]
         totals = np.asarray(counts[chunk] @ totals_by_case)  # (chunk, rows)
-        done = _settle(design, products, pairs, totals, gradient_base[chunk], hessian_base[chunk], current[chunk])
+        done = _settle(rows, totals, gradient_base[chunk], hessian_base[chunk], current[chunk])
         betas[chunk] = done
     for r in np.flatnonzero(np.isnan(betas).any(axis=1)):
         wins = np.asarray(counts[r] @ wins_by_case).ravel()
@@ -164,36 +168,55 @@ def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, cou
     return betas
 
 
-def _settle(design, products, pairs, totals, gradient_base, hessian_base, beta) -> np.ndarray:
-    """Newton steps for one chunk of resamples; NaN rows for those left to the single fit."""
-    n_params = design.shape[1]
+class _Rows(NamedTuple):
+    """The design, its products x_a x_b (a <= b), both also in single precision, and column bounds."""
+    design: np.ndarray
+    products: np.ndarray
+    pairs: tuple[np.ndarray, np.ndarray]
+    design_single: np.ndarray
+    products_single: np.ndarray
+    largest: np.ndarray  # max |x_k| per column
+
+
+def _settle(rows: _Rows, totals, gradient_base, hessian_base, beta) -> np.ndarray:
+    """Newton steps for one chunk of resamples; NaN rows for those left to the single fit.
+
+    The first pass over the rows, which only has to bring each resample close, runs in single
+    precision (about twice as fast); its rounding does not reach the answer, because a resample
+    is done only after a pass in double precision whose step is below the tolerance.
+    """
+    n_params = rows.design.shape[1]
     result = np.full(beta.shape, np.nan)
     active = np.arange(beta.shape[0])
-    largest = np.max(np.abs(design), axis=0) if design.shape[0] else np.zeros(n_params)
     hessian, last_step = None, np.full(beta.shape[0], np.inf)
-    for _ in range(_RESAMPLE_ITERATIONS):
+    for iteration in range(_RESAMPLE_ITERATIONS):
         if not np.all(np.isfinite(beta[active])):
             keep = np.isfinite(beta[active]).all(axis=1)
             active, last_step = active[keep], last_step[keep]
             hessian = None if hessian is None else hessian[keep]
             if active.size == 0:
                 break
-        everyone = active.size == beta.shape[0]
-        t = np.tanh(0.5 * (beta[active] @ design.T))
-        weighted = (totals if everyone else totals[active]) * t
-        gradient = gradient_base[active] - 0.5 * (weighted @ design)
-        if hessian is None or np.any(last_step > 1e-3):
-            weighted *= t
-            hessian = _square(hessian_base[active] - 0.25 * (weighted @ products), pairs, n_params)
-        step, solved = _newton_steps(gradient, hessian)
+        single = iteration == 0
+        design, products = (rows.design_single, rows.products_single) if single else (rows.design, rows.products)
+        weights = totals if active.size == beta.shape[0] else totals[active]
+        weights = weights.astype(design.dtype, copy=False)
+        t = (0.5 * beta[active]).astype(design.dtype) @ design.T
+        np.tanh(t, out=t)  # tanh(margin / 2)
         # odds past a million to one on some row (|margin| > _SATURATED) mean separable data or
         # nearly so: such a resample is left to the single fit, which decides it exactly
-        saturated = np.abs(beta[active]) @ largest > _SATURATED
+        saturated = np.abs(beta[active]) @ rows.largest > _SATURATED
         if saturated.any():
             saturated[saturated] = np.abs(t[saturated]).max(axis=1) > np.tanh(0.5 * _SATURATED)
+        refresh = hessian is None or np.any(last_step > 1e-3)
+        weighted = weights * t if refresh else np.multiply(t, weights, out=t)
+        gradient = gradient_base[active] - 0.5 * (weighted @ design)
+        if refresh:
+            weighted *= t
+            hessian = _square(hessian_base[active] - 0.25 * (weighted @ products), rows.pairs, n_params)
+        step, solved = _newton_steps(gradient, hessian)
         beta[active] += np.where(solved[:, None], step, 0.0)
         last_step = np.max(np.abs(step), axis=1)
-        finished = solved & (last_step < _RESAMPLE_TOLERANCE) & ~saturated
+        finished = solved & (last_step < _RESAMPLE_TOLERANCE) & ~saturated & (not single)
         result[active[finished]] = beta[active[finished]]
         keep = solved & ~finished & ~saturated
         active, hessian, last_step = active[keep], hessian[keep], last_step[keep]

@@ -8,13 +8,23 @@ overall win rates) consistent with each other.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
+
+# One results build asks for the same draws many times (a model's scores and their standard error,
+# every metric of every pair over the same cases); drawing 2,000 x 2,000 indices and counting them
+# takes tens of milliseconds each time. Recent draws are kept, read-only and in the narrowest
+# integer type, up to this many bytes; the least recently used go first.
+_KEPT_BYTES = 160 * 2 ** 20
+_kept: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 def resample_indices(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, n_cases) indices of cases drawn with replacement."""
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, n_cases, size=(n_boot, n_cases))
+    return drawn_indices(n_cases, n_boot, seed).astype(np.int64)
 
 
 def resample_counts(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
@@ -23,9 +33,59 @@ def resample_counts(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
     The same resamples as `resample_indices`, as weights: a statistic that is a weighted sum over
     cases can then be computed for all resamples with one matrix product.
     """
-    indices = resample_indices(n_cases, n_boot, seed)
-    offsets = indices + n_cases * np.arange(n_boot)[:, None]
-    return np.bincount(offsets.ravel(), minlength=n_boot * n_cases).reshape(n_boot, n_cases)
+    return drawn_counts(n_cases, n_boot, seed).astype(np.int64)
+
+
+def drawn_indices(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
+    """`resample_indices`, read-only and possibly shared: for use inside this package."""
+    return _kept_or_made(("indices", n_cases, n_boot, seed), lambda: _draw(n_cases, n_boot, seed))
+
+
+def drawn_counts(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
+    """`resample_counts`, read-only and possibly shared: for use inside this package."""
+    def count() -> np.ndarray:
+        indices = _kept.get(("indices", n_cases, n_boot, seed))
+        indices = _draw(n_cases, n_boot, seed) if indices is None else indices
+        offsets = indices + np.int64(n_cases) * np.arange(n_boot, dtype=np.int64)[:, None]
+        counts = np.bincount(offsets.ravel(), minlength=n_boot * n_cases).reshape(n_boot, n_cases)
+        return counts.astype(_narrowest(n_cases))  # no count exceeds n_cases
+
+    return _kept_or_made(("counts", n_cases, n_boot, seed), count)
+
+
+def forget_draws() -> None:
+    """Drop the kept draws (their memory, and their head start on the next run)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def _draw(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n_cases, size=(n_boot, n_cases)).astype(_narrowest(n_cases))
+
+
+def _narrowest(largest: int) -> type:
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if largest <= np.iinfo(kind).max:
+            return kind
+    return np.int64
+
+
+def _kept_or_made(key: tuple, make) -> np.ndarray:
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    made = make()
+    made.flags.writeable = False
+    with _kept_lock:
+        _kept[key] = made
+        while sum(array.nbytes for array in _kept.values()) > _KEPT_BYTES and len(_kept) > 1:
+            _kept.popitem(last=False)
+        if made.nbytes > _KEPT_BYTES:
+            _kept.pop(key, None)
+    return made
 
 
 def resampled_means(counts: np.ndarray, values: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._logistic import _identified, _used_rows, fit_logistic, fit_logistic_resamples, is_separable
-from ._resample import interval_allowing_failures, resample_counts
+from ._resample import drawn_counts, interval_allowing_failures
 from .winrate import with_mirrors
 
 RATING_COLUMNS = ["model", "rating", "ci_low", "ci_high"]
@@ -53,7 +53,7 @@ def bradley_terry(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
 
     full_beta = _bt_fit(len(models), pair_index, case_wins.sum(axis=0), case_losses.sum(axis=0))
     full = np.full(len(models), np.nan) if full_beta is None else _to_ratings(np.append(full_beta, 0.0))
-    counts = resample_counts(len(cases), n_boot, seed)
+    counts = drawn_counts(len(cases), n_boot, seed).astype(float)
     # a resample has a finite maximum exactly when its comparison graph is strongly connected
     connected = _strongly_connected(len(models), pair_index, counts @ case_wins > 0, counts @ case_losses > 0)
     betas = np.full((n_boot, len(models) - 1), np.nan)
@@ -103,7 +103,7 @@ def style_controlled_bt(outcomes: pd.DataFrame, lengths: pd.DataFrame, n_boot: i
 
     full_beta = fit_logistic(design, outcome, 1 - outcome)
     full = figures(np.full((1, design.shape[1]), np.nan) if full_beta is None else full_beta[None, :])[0]
-    counts = resample_counts(len(cases), n_boot, seed)
+    counts = drawn_counts(len(cases), n_boot, seed).astype(float)
     wins_by_case, losses_by_case = _by_case(row_case, len(cases), outcome)
     boot = figures(_resampled_fits(design, wins_by_case, losses_by_case, counts, full_beta, outcome))
     table = _rating_table(models, full[: len(models)], boot[:, : len(models)], alpha, enough_cases=len(cases) >= 2)
@@ -151,7 +151,7 @@ def _controlled_rate(outcome: np.ndarray, difference: np.ndarray, n_boot: int, s
     point = nan if full_beta is None else float(1 / (1 + math.exp(-full_beta[0])))
     if outcome.size < 2:
         return (point, nan, nan)
-    counts = resample_counts(outcome.size, n_boot, seed)
+    counts = drawn_counts(outcome.size, n_boot, seed).astype(float)
     wins_by_case, losses_by_case = _by_case(np.arange(outcome.size), outcome.size, outcome)
     betas = _resampled_fits(design, wins_by_case, losses_by_case, counts, full_beta, outcome)
     boot = 1 / (1 + np.exp(-betas[:, 0]))

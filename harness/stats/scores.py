@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ._resample import (intervals_allowing_failures, percentile_interval, percentile_intervals, resample_counts,
-                        resample_indices, resampled_means)
+from ._resample import (drawn_counts, drawn_indices, intervals_allowing_failures, percentile_interval,
+                        percentile_intervals, resampled_means)
 
 Statistic = Callable[..., float]
 
@@ -28,7 +28,7 @@ def bootstrap_distribution(values, stat: Statistic = np.mean, n_boot: int = 2000
     values = _finite(values)
     if values.size == 0:
         return np.full(n_boot, np.nan)
-    resamples = values[resample_indices(values.size, n_boot, seed)]
+    resamples = values[drawn_indices(values.size, n_boot, seed)]
     try:
         # numpy reductions take `axis` and run all resamples at once
         stats = np.asarray(stat(resamples, axis=1), dtype=float)
@@ -128,7 +128,7 @@ def _group_figures(group: pd.DataFrame, group_name, n_boot: int, seed: int, alph
     intervals = np.full((len(models), 2), np.nan)
     usable = n >= 2  # one value has no spread to resample
     if usable.any():
-        boot = resampled_means(resample_counts(len(cases), n_boot, seed), sums[:, usable], rows_per_case[:, usable])
+        boot = resampled_means(drawn_counts(len(cases), n_boot, seed), sums[:, usable], rows_per_case[:, usable])
         complete = ~np.isnan(boot).any(axis=0)
         found = np.full((boot.shape[1], 2), np.nan)
         found[complete] = percentile_intervals(boot[:, complete], alpha)

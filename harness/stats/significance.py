@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._resample import (intervals_allowing_failures, percentile_interval, percentile_intervals, resample_counts,
-                        resample_indices, resampled_means)
+from ._resample import (drawn_counts, drawn_indices, intervals_allowing_failures, percentile_interval,
+                        percentile_intervals, resampled_means)
 from ._values import wide_scores
 from .winrate import _case_pair_table, classify_outcomes, with_mirrors
 
@@ -64,7 +64,7 @@ def paired_bootstrap(x, y, n_boot: int = 2000, seed: int = 0,
     diff = float(differences.mean())
     if differences.size < 2:
         return (diff, (nan, nan), nan)
-    boot = differences[resample_indices(differences.size, n_boot, seed)].mean(axis=1)
+    boot = differences[drawn_indices(differences.size, n_boot, seed)].mean(axis=1)
     far_side = min(int(np.sum(boot <= 0)), int(np.sum(boot >= 0)))
     p_value = min(1.0, 2 * (far_side + 1) / (n_boot + 1))
     return (diff, percentile_interval(boot, alpha), p_value)
@@ -182,7 +182,7 @@ def _paired_intervals(differences: np.ndarray, present: np.ndarray, n: np.ndarra
     usable = n >= 2
     if not usable.any():
         return intervals, p_values
-    boot = resampled_means(resample_counts(differences.shape[0], n_boot, seed), differences[:, usable],
+    boot = resampled_means(drawn_counts(differences.shape[0], n_boot, seed), differences[:, usable],
                            present[:, usable])
     failed = np.isnan(boot).sum(axis=0)
     complete = failed == 0

@@ -13,8 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ._resample import (interval_allowing_failures, intervals_allowing_failures, percentile_intervals,
-                        resample_counts, resampled_means)
+from ._resample import (drawn_counts, interval_allowing_failures, intervals_allowing_failures, percentile_intervals,
+                        resampled_means)
 
 OUTCOME_COLUMNS = ["case_id", "a", "b", "outcome"]
 PAIRWISE_COLUMNS = ["a", "b", "n", "wins", "losses", "ties", "win_rate", "ci_low", "ci_high"]
@@ -104,7 +104,7 @@ def overall_win_rates(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(present > 0, table.sums / np.maximum(table.counts, 1), 0.0)
         full_pair_rates = values.sum(axis=0) / present.sum(axis=0)
-    boot_pair_rates = resampled_means(resample_counts(table.n_cases, n_boot, seed), values, present)
+    boot_pair_rates = resampled_means(drawn_counts(table.n_cases, n_boot, seed), values, present)
 
     rows = []
     for model in models:
@@ -172,7 +172,7 @@ def _pair_intervals(values: np.ndarray, present: np.ndarray, n: np.ndarray, n_bo
     usable = n >= 2  # one case has no spread to resample
     if values.shape[0] == 0 or not usable.any():
         return intervals
-    boot = resampled_means(resample_counts(values.shape[0], n_boot, seed), values[:, usable], present[:, usable])
+    boot = resampled_means(drawn_counts(values.shape[0], n_boot, seed), values[:, usable], present[:, usable])
     complete = ~np.isnan(boot).any(axis=0)
     found = np.full((boot.shape[1], 2), np.nan)
     found[complete] = percentile_intervals(boot[:, complete], alpha)
