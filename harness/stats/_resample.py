@@ -99,8 +99,18 @@ def resampled_means(counts: np.ndarray, values: np.ndarray, present: np.ndarray)
     present = np.asarray(present, dtype=float)
     values = np.where(present > 0, np.asarray(values, dtype=float), 0.0)
     counts = np.asarray(counts, dtype=float)
+    sums = counts @ values
+    # Usually nearly every case is present: then the drawn cases less the few absent ones drawn
+    # (a sparse product) is the denominator, at a fraction of a second matrix product's cost.
+    absent = 1.0 - present
+    if np.count_nonzero(absent) <= 0.05 * absent.size:
+        from scipy.sparse import csc_array
+
+        weights = counts.sum(axis=1)[:, None] - np.asarray(counts @ csc_array(absent))
+    else:
+        weights = counts @ present
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (counts @ values) / (counts @ present)
+        return sums / weights
 
 
 def percentile_intervals(samples: np.ndarray, alpha: float = 0.05) -> np.ndarray:

@@ -15,6 +15,12 @@ def has_error(error) -> bool:
     return str(error) != ""
 
 
+def has_errors(errors) -> np.ndarray:
+    """`has_error` of every entry of a column, at once."""
+    errors = pd.Series(errors, dtype=object)
+    return (~errors.isna() & (errors.astype(str) != "")).to_numpy(bool)
+
+
 def wide_scores(scores: pd.DataFrame) -> tuple[pd.Index, pd.Index, np.ndarray]:
     """(cases sorted, models in order of appearance, cases x models mean score; NaN where none).
 

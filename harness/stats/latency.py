@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._values import has_error
+from ._values import has_errors
 
 LATENCY_COLUMNS = ["model", "n_ok", "ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s",
                    "tokens_per_s", "output_tokens_mean"]
@@ -23,7 +23,7 @@ def latency_summary(latencies: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for model, calls in latencies.groupby("model", sort=False):
-        ok = calls[[not has_error(e) for e in calls["error"]]]
+        ok = calls[~has_errors(calls["error"])]
         rows.append((
             model,
             int(len(ok)),

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ._blas import single_threaded_blas
 from ._logistic import _identified, _used_rows, fit_logistic, fit_logistic_resamples, is_separable
 from ._resample import drawn_counts, interval_allowing_failures
 from .winrate import with_mirrors
@@ -33,6 +34,7 @@ MEAN_RATING = 1000.0
 STYLE_FEATURES = {"length": "n_chars", "markdown": "markdown_density"}
 
 
+@single_threaded_blas
 def bradley_terry(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
                   alpha: float = 0.05) -> pd.DataFrame:
     """One row per model: Bradley-Terry rating (mean 1000) and a bootstrap interval over cases."""
@@ -63,6 +65,7 @@ def bradley_terry(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     return _rating_table(models, full, boot, alpha, enough_cases=len(cases) >= 2)
 
 
+@single_threaded_blas
 def style_controlled_bt(outcomes: pd.DataFrame, lengths: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
                         alpha: float = 0.05) -> tuple[pd.DataFrame, dict[str, float | None]]:
     """Bradley-Terry ratings with length and markdown covariates, and the covariates' coefficients.
@@ -114,6 +117,7 @@ def style_controlled_bt(outcomes: pd.DataFrame, lengths: pd.DataFrame, n_boot: i
     return table, coefficients
 
 
+@single_threaded_blas
 def length_controlled_win_rate(outcomes: pd.DataFrame, lengths: pd.DataFrame, baseline: str,
                                n_boot: int = 2000, seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
     """Each model's win rate against `baseline` had both answers been equally long.

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ._blas import single_threaded_blas
 from ._resample import (drawn_counts, drawn_indices, intervals_allowing_failures, percentile_interval,
                         percentile_intervals, resampled_means)
 
@@ -93,6 +94,7 @@ def model_scores(case_scores: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     return pd.DataFrame(rows, columns=MODEL_SCORE_COLUMNS)
 
 
+@single_threaded_blas
 def grouped_scores(group_scores: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
                    alpha: float = 0.05) -> pd.DataFrame:
     """One row per model and group (axis or theme), computed like `model_scores`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._blas import single_threaded_blas
 from ._resample import (drawn_counts, drawn_indices, intervals_allowing_failures, percentile_interval,
                         percentile_intervals, resampled_means)
 from ._values import wide_scores
@@ -21,12 +22,17 @@ SIGN_TEST = "exact sign test"
 
 
 def sign_test(wins: int, losses: int) -> float:
-    """Exact two-sided binomial test of wins against losses at one half; NaN with no decisive case."""
-    from scipy.stats import binomtest
+    """Exact two-sided binomial test of wins against losses at one half; NaN with no decisive case.
+
+    At one half the binomial distribution is symmetric, so the two-sided p-value (the chance of
+    an outcome no more likely than the one seen) is twice the lower tail at the smaller count,
+    capped at 1: what `scipy.stats.binomtest` computes, without its search over the support.
+    """
+    from scipy.special import bdtr
 
     if wins + losses == 0:
         return float("nan")
-    return float(binomtest(int(wins), int(wins + losses), 0.5, alternative="two-sided").pvalue)
+    return float(min(1.0, 2 * bdtr(min(int(wins), int(losses)), int(wins + losses), 0.5)))
 
 
 def holm(p_values) -> np.ndarray:
@@ -94,6 +100,7 @@ def sign_flip_permutation(x, y, n_perm: int = 10000, seed: int = 0) -> float:
     return (hits + 1) / (n_perm + 1)
 
 
+@single_threaded_blas
 def pairwise_significance(case_scores: pd.DataFrame, group_scores: pd.DataFrame | None,
                           outcomes: pd.DataFrame | None, n_boot: int = 2000, seed: int = 0,
                           alpha: float = 0.05) -> pd.DataFrame:

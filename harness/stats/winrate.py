@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ._blas import single_threaded_blas
 from ._resample import (drawn_counts, interval_allowing_failures, intervals_allowing_failures, percentile_intervals,
                         resampled_means)
 
@@ -62,6 +63,7 @@ def classify_outcomes(outcomes) -> tuple[int, int, int]:
     return (int(np.sum((values > 0.5) & ~ties)), int(np.sum((values < 0.5) & ~ties)), int(np.sum(ties)))
 
 
+@single_threaded_blas
 def pairwise_table(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
                    alpha: float = 0.05) -> pd.DataFrame:
     """One row per ordered pair: cases, decisive wins and losses, ties, mean outcome and interval.
@@ -87,6 +89,7 @@ def pairwise_table(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     return pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
 
 
+@single_threaded_blas
 def overall_win_rates(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
                       alpha: float = 0.05) -> pd.DataFrame:
     """Each model's mean over opponents of its pairwise win rate, with a paired bootstrap.
