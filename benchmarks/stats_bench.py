@@ -36,7 +36,8 @@ TARGETS = {(8, 2000): 1.5, (4, 1000): 2.0}
 JUDGE = "judge-model"
 
 
-def synthetic_frames(n_models: int, n_cases: int, judge: str = "noisy", seed: int = DATA_SEED) -> dict[str, pd.DataFrame]:
+def synthetic_frames(n_models: int, n_cases: int, judge: str = "noisy",
+                     seed: int = DATA_SEED) -> dict[str, pd.DataFrame]:
     """The frames of `harness.results.frames` for one rank-mode run with a single judge.
 
     judge "noisy": a judge that mostly follows quality, somewhat likes length and the first position,
@@ -232,10 +233,11 @@ def main(argv: list[str] | None = None) -> int:
         n_models, n_cases = (int(n) for n in shape.split("x"))
         sizes.append((n_models, n_cases, judge or "noisy"))
 
-    import harness.stats  # noqa: F401  (imports and scipy's first use are not statistics time)
     from scipy.optimize import linprog  # noqa: F401
     from scipy.sparse.csgraph import connected_components  # noqa: F401
     from scipy.stats import binomtest, norm  # noqa: F401
+
+    import harness.stats  # noqa: F401  (imports and scipy's first use are not statistics time)
 
     columns, dumps = {}, {}
     for n_models, n_cases, judge in sizes:

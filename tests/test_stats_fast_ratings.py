@@ -155,7 +155,7 @@ def test_bradley_terry_widens_for_resamples_where_a_model_never_lost():
     rows = [(f"c{i:02d}", "A", "B", 1.0) for i in range(10)] + [("c10", "A", "B", 0.0), ("c11", "A", "B", 0.0)]
     outcomes = pd.DataFrame(rows, columns=["case_id", "a", "b", "outcome"])
     table = bradley_terry(outcomes, n_boot=400, seed=0)
-    models, full, intervals = reference_bradley_terry(pairwise_outcomes_from(outcomes), n_boot=400, seed=0)
+    _models, full, intervals = reference_bradley_terry(pairwise_outcomes_from(outcomes), n_boot=400, seed=0)
     assert list(table["rating"]) == pytest.approx(list(full), abs=1e-4)
     for k in range(2):
         expected = pytest.approx(list(intervals[k]), abs=1e-4, nan_ok=True)

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from harness.stats import (bootstrap_ci, grouped_scores, judge_audit, overall_win_rates, paired_bootstrap,
-                           pairwise_outcomes, pairwise_significance, pairwise_table, power_summary, sign_test)
-from harness.stats import _logistic, _resample
+from harness.stats import (_logistic, _resample, bootstrap_ci, grouped_scores, judge_audit, overall_win_rates,
+                           paired_bootstrap, pairwise_outcomes, pairwise_significance, pairwise_table, power_summary,
+                           sign_test)
 from harness.stats._blas import one_blas_thread
 from harness.stats._resample import (interval_allowing_failures, intervals_allowing_failures, percentile_interval,
                                      percentile_intervals, resample_counts, resample_indices)
@@ -51,7 +51,8 @@ def test_pairwise_outcomes_match_the_self_merge(seed):
     fast = pairwise_outcomes(rankings)
     expected = merged_outcomes(rankings)
     assert list(fast.columns) == OUTCOME_COLUMNS
-    assert fast[["case_id", "a", "b"]].astype(str).values.tolist() == expected[["case_id", "a", "b"]].astype(str).values.tolist()
+    keys = ["case_id", "a", "b"]
+    assert fast[keys].astype(str).values.tolist() == expected[keys].astype(str).values.tolist()
     assert fast["outcome"].to_numpy() == pytest.approx(expected["outcome"].to_numpy(), abs=0)
 
 
@@ -131,7 +132,8 @@ def test_overall_win_rates_match_the_pivot_table_version():
     for model in models:
         columns = [i for i, (a, _b) in enumerate(keys) if a == model]
         expected = interval_allowing_failures(boot_rates[:, columns].mean(axis=1))
-        assert table.loc[model, "win_rate"] == pytest.approx(np.mean(values[:, columns].sum(0) / present[:, columns].sum(0)))
+        rates = values[:, columns].sum(axis=0) / present[:, columns].sum(axis=0)
+        assert table.loc[model, "win_rate"] == pytest.approx(np.mean(rates))
         assert (table.loc[model, "ci_low"], table.loc[model, "ci_high"]) == pytest.approx(expected, abs=1e-12,
                                                                                           nan_ok=True)
 
@@ -228,7 +230,7 @@ def test_vectorised_intervals_match_the_one_column_versions():
 
 
 def test_sign_test_is_scipys_binomial_test():
-    for wins in range(0, 40):
+    for wins in range(40):
         for losses in range(0, 40, 3):
             if wins + losses:
                 assert sign_test(wins, losses) == pytest.approx(binomtest(wins, wins + losses, 0.5).pvalue, rel=1e-9)
@@ -279,7 +281,8 @@ def test_judge_audit_consistency_and_length_rates_match_plain_loops():
     audit = judge_audit(judgments, lengths, parse_failures=0, total_attempts=len(rows), judge_family=None,
                         model_families={})
     done = judgments[judgments["error"].isna()]
-    consistent = [len({tuple(r) for r in case["ranking"]}) == 1 for _c, case in done.groupby("case_id") if len(case) >= 2]
+    consistent = [len({tuple(r) for r in case["ranking"]}) == 1
+                  for _c, case in done.groupby("case_id") if len(case) >= 2]
     n_chars = lengths.set_index(["case_id", "model"])["n_chars"]
     longer = [n_chars[(c, r[0])] > n_chars[(c, r[1])] for c, r in zip(done["case_id"], done["ranking"])
               if n_chars[(c, r[0])] != n_chars[(c, r[1])]]

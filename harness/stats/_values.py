@@ -15,6 +15,12 @@ def has_error(error) -> bool:
     return str(error) != ""
 
 
+def with_keys(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Rows whose key columns all have a value: groupby leaves out the others, and so do we."""
+    missing = frame[columns].isna().any(axis=1)
+    return frame[~missing] if missing.any() else frame
+
+
 def has_errors(errors) -> np.ndarray:
     """`has_error` of every entry of a column, at once."""
     errors = pd.Series(errors, dtype=object)
@@ -27,6 +33,7 @@ def wide_scores(scores: pd.DataFrame) -> tuple[pd.Index, pd.Index, np.ndarray]:
     A case counts only where some model has a finite score for it; several rows for one case and
     model are averaged, as `groupby(["case_id", "model"]).mean()` would.
     """
+    scores = with_keys(scores, ["case_id", "model"])
     finite = scores[np.isfinite(pd.to_numeric(scores["score"], errors="coerce").to_numpy(float))]
     case_codes, cases = pd.factorize(finite["case_id"], sort=True)
     model_codes, models = pd.factorize(finite["model"])

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._values import wide_scores
+from ._values import wide_scores, with_keys
 
 
 def min_detectable_score_diff(paired_sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -99,6 +99,7 @@ def _win_pairs(outcomes: pd.DataFrame | None, model_order: list, alpha: float, p
     if outcomes is None or outcomes.empty:
         return {}
     rank = {model: k for k, model in enumerate(model_order)}
+    outcomes = with_keys(outcomes, ["a", "b"])
     a_codes, a_names = pd.factorize(outcomes["a"])
     b_codes, b_names = pd.factorize(outcomes["b"])
     pair_codes, pair_ids = pd.factorize(a_codes.astype(np.int64) * len(b_names) + b_codes)  # first appearance

@@ -25,6 +25,7 @@ import pandas as pd
 from ._blas import single_threaded_blas
 from ._logistic import _identified, _used_rows, fit_logistic, fit_logistic_resamples, is_separable
 from ._resample import drawn_counts, interval_allowing_failures
+from ._values import with_keys
 from .winrate import with_mirrors
 
 RATING_COLUMNS = ["model", "rating", "ci_low", "ci_high"]
@@ -79,7 +80,7 @@ def style_controlled_bt(outcomes: pd.DataFrame, lengths: pd.DataFrame, n_boot: i
     comparisons = _unordered(outcomes)
     models = comparisons.models
     differences = {name: _answer_difference(lengths, column, comparisons) for name, column in STYLE_FEATURES.items()}
-    known = np.all([~np.isnan(d) for d in differences.values()], axis=0) if len(comparisons.case) else np.array([], bool)
+    known = ~np.isnan(differences["length"]) & ~np.isnan(differences["markdown"])
     names = [name for name in STYLE_FEATURES if np.any(differences[name][known] != 0)]
     empty = {name: None for name in STYLE_FEATURES}
     if len(models) < 2 or not known.any():
@@ -253,7 +254,7 @@ def _mirrored(outcomes: pd.DataFrame) -> _Comparisons:
     if outcomes.empty:
         nothing = np.array([], dtype=int)
         return _Comparisons([], pd.Index([]), nothing, nothing, nothing, np.array([]))
-    mirrored = with_mirrors(outcomes)
+    mirrored = with_keys(with_mirrors(outcomes), ["case_id", "a", "b"])
     names = pd.unique(pd.concat([mirrored["a"], mirrored["b"]], ignore_index=True))
     index = pd.Index(names)
     case, case_ids = pd.factorize(mirrored["case_id"], sort=True)

@@ -14,6 +14,7 @@ import pandas as pd
 from ._blas import single_threaded_blas
 from ._resample import (drawn_counts, drawn_indices, intervals_allowing_failures, percentile_interval,
                         percentile_intervals, resampled_means)
+from ._values import with_keys
 
 Statistic = Callable[..., float]
 
@@ -111,12 +112,13 @@ def grouped_scores(group_scores: pd.DataFrame, n_boot: int = 2000, seed: int = 0
     keys = group_scores[["model", "group"]].drop_duplicates()
     empty = (0, float("nan"), float("nan"), float("nan"))
     rows = [(model, group_name, *figures.get((model, group_name), empty))
-            for model, group_name in zip(keys["model"], keys["group"]) if not pd.isna(group_name)]
+            for model, group_name in zip(keys["model"], keys["group"]) if not (pd.isna(model) or pd.isna(group_name))]
     return pd.DataFrame(rows, columns=GROUP_SCORE_COLUMNS)
 
 
 def _group_figures(group: pd.DataFrame, group_name, n_boot: int, seed: int, alpha: float) -> dict:
     """(model, group) -> (n, clipped mean, ci_low, ci_high) for the models with a finite score in the group."""
+    group = with_keys(group, ["case_id", "model"])
     scores = group["score"].to_numpy(float)
     group = group[~np.isnan(scores)]
     scores = scores[~np.isnan(scores)]

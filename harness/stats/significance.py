@@ -143,7 +143,7 @@ def pairwise_significance(case_scores: pd.DataFrame, group_scores: pd.DataFrame 
 
 def _score_tests(scores: pd.DataFrame, pairs: list, n_boot: int, seed: int, alpha: float) -> dict:
     """(a, b) -> (n, diff, ci_low, ci_high, p) of the paired score difference, for pairs sharing a case."""
-    cases, models, wide = wide_scores(scores)
+    _cases, models, wide = wide_scores(scores)
     column = {model: k for k, model in enumerate(models)}
     found = [(a, b) for a, b in pairs if a in column and b in column]
     if not found:

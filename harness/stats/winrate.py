@@ -16,6 +16,7 @@ import pandas as pd
 from ._blas import single_threaded_blas
 from ._resample import (drawn_counts, interval_allowing_failures, intervals_allowing_failures, percentile_intervals,
                         resampled_means)
+from ._values import with_keys
 
 OUTCOME_COLUMNS = ["case_id", "a", "b", "outcome"]
 PAIRWISE_COLUMNS = ["a", "b", "n", "wins", "losses", "ties", "win_rate", "ci_low", "ci_high"]
@@ -155,6 +156,7 @@ class _CasePairTable(NamedTuple):
 
 
 def _case_pair_table(outcomes: pd.DataFrame) -> _CasePairTable:
+    outcomes = with_keys(outcomes, ["case_id", "a", "b"])
     case_codes, cases = pd.factorize(outcomes["case_id"], sort=True)
     a_codes, a_names = pd.factorize(outcomes["a"])
     b_codes, b_names = pd.factorize(outcomes["b"])
