@@ -101,7 +101,7 @@ def one_answer_missing(n_cases: int) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("outcomes", [pairwise_outcomes(random_rankings(12, "ABC", reps=2, seed=6, drop=0.35)),
-                                      pairwise_outcomes(one_answer_missing(40))], ids=["many", "one"])
+                                      pairwise_outcomes(one_answer_missing(200))], ids=["many", "one"])
 def test_pairwise_table_with_missing_cases_averages_over_the_shared_draw(outcomes):
     table = pairwise_table(outcomes, n_boot=400, seed=1)
     cases = sorted(set(outcomes["case_id"]))

@@ -52,9 +52,10 @@ def drawn_indices(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
 def drawn_counts(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
     """`resample_counts`, read-only and possibly shared: for use inside this package."""
     def count() -> np.ndarray:
-        indices = _kept.get(("indices", n_cases, n_boot, seed))
-        indices = _draw(n_cases, n_boot, seed) if indices is None else indices
-        offsets = indices + np.int64(n_cases) * np.arange(n_boot, dtype=np.int64)[:, None]
+        kept = _kept.get(("indices", n_cases, n_boot, seed))
+        # each resample's indices shifted into a block of its own, so one bincount counts them all
+        offsets = _recipe(n_cases, n_boot, seed) if kept is None else kept.astype(np.int64)
+        offsets += np.int64(n_cases) * np.arange(n_boot, dtype=np.int64)[:, None]
         counts = np.bincount(offsets.ravel(), minlength=n_boot * n_cases).reshape(n_boot, n_cases)
         return counts.astype(_narrowest(n_cases))  # no count exceeds n_cases
 
@@ -67,9 +68,14 @@ def forget_draws() -> None:
         _kept.clear()
 
 
+def _recipe(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
+    """The one recipe every resample comes from (see the module's docstring)."""
+    return np.random.default_rng(seed).integers(0, n_cases, size=(n_boot, n_cases))
+
+
 def _draw(n_cases: int, n_boot: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, n_cases, size=(n_boot, n_cases)).astype(_narrowest(n_cases))
+    """The recipe's indices, stored in the narrowest type that holds them."""
+    return _recipe(n_cases, n_boot, seed).astype(_narrowest(n_cases))
 
 
 def _narrowest(largest: int) -> type:
@@ -108,13 +114,17 @@ def resampled_means(counts: np.ndarray, values: np.ndarray, present: np.ndarray)
     values = np.where(present > 0, np.asarray(values, dtype=float), 0.0)
     counts = np.asarray(counts, dtype=float)
     sums = counts @ values
-    # Usually nearly every case is present: then the drawn cases less the few absent ones drawn
-    # (a sparse product) is the denominator, at a fraction of a second matrix product's cost.
+    # Usually nearly every case is present: then the drawn cases less the few absent ones drawn is
+    # the denominator, a gather of a few columns instead of a second matrix product.
     absent = 1.0 - present
-    if np.count_nonzero(absent) <= 0.05 * absent.size:
-        from scipy.sparse import csc_array
-
-        weights = counts.sum(axis=1)[:, None] - np.asarray(counts @ csc_array(absent))
+    case, figure = np.nonzero(absent.T)[::-1]  # grouped by figure
+    if case.size <= 0.01 * absent.size:
+        drawn_absent = counts[:, case] * absent[case, figure]
+        starts = np.flatnonzero(np.diff(figure, prepend=-1))
+        deficit = np.zeros((counts.shape[0], absent.shape[1]))
+        if case.size:
+            deficit[:, figure[starts]] = np.add.reduceat(drawn_absent, starts, axis=1)
+        weights = counts.sum(axis=1)[:, None] - deficit
     else:
         weights = counts @ present
     with np.errstate(invalid="ignore", divide="ignore"):
