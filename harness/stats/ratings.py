@@ -255,10 +255,10 @@ def _mirrored(outcomes: pd.DataFrame) -> _Comparisons:
         nothing = np.array([], dtype=int)
         return _Comparisons([], pd.Index([]), nothing, nothing, nothing, np.array([]))
     mirrored = with_keys(with_mirrors(outcomes), ["case_id", "a", "b"])
-    names = pd.unique(pd.concat([mirrored["a"], mirrored["b"]], ignore_index=True))
-    index = pd.Index(names)
+    # models in order of first appearance as a, then as b
+    model, names = pd.factorize(pd.concat([mirrored["a"], mirrored["b"]], ignore_index=True))
+    i, j = model[: len(mirrored)], model[len(mirrored):]
     case, case_ids = pd.factorize(mirrored["case_id"], sort=True)
-    i, j = index.get_indexer(mirrored["a"]), index.get_indexer(mirrored["b"])
     order = np.lexsort((j, i, case))
     return _Comparisons(list(names), case_ids, case[order], i[order], j[order],
                         mirrored["outcome"].to_numpy(float)[order])

@@ -134,15 +134,27 @@ def with_mirrors(outcomes: pd.DataFrame) -> pd.DataFrame:
                                  use_na_sentinel=False)
     a, b = model[: len(outcomes)].astype(np.int64), model[len(outcomes):].astype(np.int64)
     width = max(len(models), 1)
-    keys = np.concatenate([(case * width + a) * width + b, (case * width + b) * width + a])
-    keep = ~pd.Index(keys).duplicated(keep="first")  # the rows given first, then missing mirrors
-    rows, mirrors = keep[: len(outcomes)], keep[len(outcomes):]
-    given = outcomes.loc[rows, OUTCOME_COLUMNS]
+    given_keys, mirror_keys = (case * width + a) * width + b, (case * width + b) * width + a
+    rows, mirrors = _first_occurrences(given_keys, mirror_keys, (case.max(initial=0) + 1) * width * width)
+    given = outcomes[OUTCOME_COLUMNS] if rows.all() else outcomes.loc[rows, OUTCOME_COLUMNS]
     if not mirrors.any():
         return given.reset_index(drop=True)
     added = outcomes.loc[mirrors, OUTCOME_COLUMNS].rename(columns={"a": "b", "b": "a"})
     added = added.assign(outcome=1.0 - added["outcome"])[OUTCOME_COLUMNS]
     return pd.concat([given, added], ignore_index=True)
+
+
+def _first_occurrences(given: np.ndarray, mirrors: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which given keys are first of their kind, and which mirror keys are new after all given ones."""
+    if n_keys <= 50_000_000:  # a table of every possible key is small: count instead of hashing
+        if np.bincount(given, minlength=n_keys).max(initial=0) <= 1:
+            seen = np.zeros(n_keys, dtype=bool)
+            seen[given] = True
+            new = ~seen[mirrors]
+            if np.bincount(mirrors[new], minlength=n_keys).max(initial=0) <= 1:
+                return np.ones(given.size, dtype=bool), new
+    keep = ~pd.Index(np.concatenate([given, mirrors])).duplicated(keep="first")
+    return keep[: given.size], keep[given.size:]
 
 
 class _CasePairTable(NamedTuple):
