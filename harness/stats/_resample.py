@@ -105,28 +105,21 @@ def _kept_or_made(key: tuple, make) -> np.ndarray:
 def resampled_means(counts: np.ndarray, values: np.ndarray, present: np.ndarray) -> np.ndarray:
     """(n_boot, figures): each figure's mean over the resampled cases that have it; NaN where none.
 
-    `values` and `present` are (cases, figures): a figure's value per case, and whether the case
-    has one. All figures share the resamples in `counts` (n_boot, cases), and a figure whose cases
-    are all present resamples exactly as it would alone: weighting by the counts is averaging
-    over the drawn indices. One matrix product does all figures and all resamples.
+    `values` and `present` are (cases, figures): a figure's value per case, and how many values
+    the case has for it (usually 0 or 1; `values` then holds their sum). All figures share the
+    resamples in `counts` (n_boot, cases), and a figure whose cases are all present resamples
+    exactly as it would alone: weighting by the counts is averaging over the drawn indices. One
+    matrix product does all figures and all resamples.
     """
     present = np.asarray(present, dtype=float)
     values = np.where(present > 0, np.asarray(values, dtype=float), 0.0)
-    counts = np.asarray(counts, dtype=float)
-    sums = counts @ values
-    # Usually nearly every case is present: then the drawn cases less the few absent ones drawn is
-    # the denominator, a gather of a few columns instead of a second matrix product.
-    absent = 1.0 - present
-    case, figure = np.nonzero(absent.T)[::-1]  # grouped by figure
-    if case.size <= 0.01 * absent.size:
-        drawn_absent = counts[:, case] * absent[case, figure]
-        starts = np.flatnonzero(np.diff(figure, prepend=-1))
-        deficit = np.zeros((counts.shape[0], absent.shape[1]))
-        if case.size:
-            deficit[:, figure[starts]] = np.add.reduceat(drawn_absent, starts, axis=1)
-        weights = counts.sum(axis=1)[:, None] - deficit
+    sums = np.asarray(counts, dtype=float) @ values
+    # the denominators are sums of whole numbers below 2**24, which single precision holds exactly
+    largest = float(np.asarray(counts).sum(axis=1).max(initial=0)) * float(present.max(initial=0))
+    if largest < 2 ** 24 and np.all(present == np.round(present)):
+        weights = (np.asarray(counts, dtype=np.float32) @ present.astype(np.float32)).astype(float)
     else:
-        weights = counts @ present
+        weights = np.asarray(counts, dtype=float) @ present
     with np.errstate(invalid="ignore", divide="ignore"):
         return sums / weights
 
