@@ -138,6 +138,8 @@ def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, cou
         return betas
     start = np.zeros(n_params) if start is None or not np.all(np.isfinite(start)) else np.asarray(start, float)
     totals_by_case = wins_by_case + losses_by_case
+    # each row in one case: a resample's weights on the rows are a gather of its counts
+    one_case = _one_case_per_row(totals_by_case, design.shape[0])
     products, pairs = _products(design)
     rows = _Rows(design, products, pairs, design.astype(np.float32), products.astype(np.float32),
                  np.max(np.abs(design), axis=0) if design.shape[0] else np.zeros(n_params))
@@ -156,7 +158,10 @@ def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, cou
     rows_per_chunk = max(1, _RESAMPLE_CHUNK // max(design.shape[0], 1))
     for first in range(0, pending.size, rows_per_chunk):
         chunk = pending[first:first + rows_per_chunk]
-        totals = np.asarray(counts[chunk] @ totals_by_case)  # (chunk, rows)
+        if one_case is None:
+            totals = np.asarray(counts[chunk] @ totals_by_case)  # (chunk, rows)
+        else:
+            totals = counts[chunk][:, one_case[0]] * one_case[1]
         done = _settle(rows, totals, gradient_base[chunk], hessian_base[chunk], current[chunk])
         betas[chunk] = done
     for r in np.flatnonzero(np.isnan(betas).any(axis=1)):
@@ -166,6 +171,17 @@ def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, cou
         if beta is not None:
             betas[r] = beta
     return betas
+
+
+def _one_case_per_row(by_case, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(case of each row, its weight) when the sparse (cases, rows) matrix has one entry per row."""
+    if not hasattr(by_case, "tocoo"):
+        return None
+    entries = by_case.tocoo()
+    if entries.nnz != n_rows or np.unique(entries.col).size != n_rows:
+        return None
+    order = np.argsort(entries.col)
+    return entries.row[order], entries.data[order]
 
 
 class _Rows(NamedTuple):
