@@ -1,17 +1,21 @@
 """Time the statistics of a run at scale, against the targets of the scale work.
 
-    cd <repo> && PYTHONPATH=$PWD python benchmarks/stats_bench.py
-    PYTHONPATH=$PWD python benchmarks/stats_bench.py --sizes 8x2000 --dump /tmp/figures.json
+    cd <repo> && PYTHONPATH=$PWD python benchmarks/stats_bench.py --repeat 3
+    PYTHONPATH=$PWD python benchmarks/stats_bench.py --sizes 8x2000 --dump /tmp/new.json --compare /tmp/old.json
 
 Builds synthetic but realistic frames with a fixed seed (rubric case scores with axes and themes,
 latencies, answer lengths and markdown density, rank-mode judgments in two orders with a position
 bias and a taste for length, about 1% failed answers and 2% failed judgments), then calls the
 statistics the way `harness/results.py` does (`build_results`, `_judge_fields`, `_verdict_fields`:
-n_boot 2000, and 2000 // 4 for the ratings) and prints the time of each call. Targets: 8 models x
-2,000 cases under 1.5 s; 4 models x 1,000 cases (the warm re-run) well under 2 s.
+n_boot 2000, and 2000 // 4 for the ratings) and prints the wall and CPU time of each call.
+Scenarios: 8 models x 2,000 cases (target: under 1.5 s), 4 x 1,000 (well under 2 s), and 4 x 1,000
+judged by the mock adapter's "longest" policy, the issue's warm re-run, where length decides every
+comparison and the length-controlled fits have no finite maximum.
 
-`--dump` writes every figure the calls return, at full precision, so that two versions of the
-statistics can be compared number by number. This is a measurement, not a test.
+On a shared machine wall time includes waiting for a CPU; the load average is printed with the
+table, and `--repeat N` keeps each call's fastest of N runs. `--dump` writes every figure the calls
+return at full precision, and `--compare` prints how far each moved from another version's dump
+(run this script with another checkout first on PYTHONPATH to get one). A measurement, not a test.
 """
 
 from __future__ import annotations
