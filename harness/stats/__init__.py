@@ -1,9 +1,11 @@
 """Statistics over the store's results: pure functions from DataFrames to figures with intervals.
 
 Randomness (bootstrap, permutation) is seeded through a `seed` argument; a figure that cannot be
-computed is NaN (in a DataFrame) or None (in a dict), never a guess.
+computed is NaN (in a DataFrame) or None (in a dict), never a guess. Bootstrap draws are kept for
+reuse within a process (at most 160 MB); `forget_draws()` releases them.
 """
 
+from ._resample import forget_draws
 from .agreement import cohens_kappa, krippendorff_alpha_nominal
 from .latency import latency_summary
 from .power import min_detectable_score_diff, min_detectable_win_rate_diff, power_summary
@@ -20,4 +22,5 @@ __all__ = [
     "min_detectable_score_diff", "min_detectable_win_rate_diff", "power_summary",
     "cohens_kappa", "krippendorff_alpha_nominal",
     "latency_summary",
+    "forget_draws",
 ]

@@ -13,6 +13,8 @@ returns None rather than whatever large number an optimizer stopped at.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 _TOLERANCE = 1e-8  # log-odds; 1e-8 is a millionth of an Elo point
@@ -36,6 +38,7 @@ def fit_logistic(design: np.ndarray, wins: np.ndarray, losses: np.ndarray,
     beta = np.zeros(design.shape[1]) if start is None or not np.all(np.isfinite(start)) else np.array(start, float)
     total = wins + losses
     current = log_likelihood(design, wins, losses, beta)
+    separable = None  # decided by the exact test the first time the odds on some row run away
     for _ in range(_MAX_ITERATIONS):
         probability = _sigmoid(design @ beta)
         gradient = design.T @ (wins - total * probability)
@@ -53,9 +56,14 @@ def fit_logistic(design: np.ndarray, wins: np.ndarray, losses: np.ndarray,
         beta, current = candidate, value
         if not np.all(np.isfinite(beta)):
             return None
+        saturated = np.max(np.abs(design @ beta)) > _SATURATED
+        if saturated and separable is None:
+            # separable data would otherwise cost every remaining iteration before giving up
+            separable = is_separable(design, wins, losses)
+        if saturated and separable:
+            return None
         if np.max(np.abs(step)) < _TOLERANCE:
-            saturated = np.max(np.abs(design @ beta)) > _SATURATED
-            return None if saturated and is_separable(design, wins, losses) else beta
+            return beta
     return None
 
 
@@ -96,3 +104,162 @@ def _used_rows(design, wins, losses):
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+_RESAMPLE_TOLERANCE = 1e-6  # log-odds; the last step is applied, so what is left is of the order of its square
+_RESAMPLE_ITERATIONS = 8  # passes over the rows before a resample is handed to `fit_logistic`
+_RESAMPLE_CHUNK = 1_000_000  # resamples x rows evaluated at once: arrays of 8 MB
+_WELL_CONDITIONED = 1e-10  # smallest over largest Hessian eigenvalue for a Newton step taken in bulk
+
+
+def fit_logistic_resamples(design: np.ndarray, wins_by_case, losses_by_case, counts: np.ndarray,
+                           start: np.ndarray | None) -> np.ndarray:
+    """`fit_logistic` for every bootstrap resample at once: (resamples, coefficients), NaN where it gives None.
+
+    Resample r weights row i with wins `counts[r] @ wins_by_case[:, i]` and losses likewise: `counts` is
+    (resamples, cases), how often each case was drawn; `wins_by_case` and `losses_by_case` are
+    (cases, rows), each case's share of a row's wins and losses (dense, or scipy.sparse when each row
+    comes from one case). Newton's method runs on all resamples together:
+    - the first step, from the common `start` (the full-data estimate), needs no pass over the rows:
+      gradient and Hessian at one point are sums over cases, so one matrix product with `counts`
+      gives them for every resample;
+    - each later step evaluates every resample's rows at its own coefficients, chunk by chunk; the
+      Hessian is refreshed only while steps are large (a Hessian from a nearby point still converges);
+    - a resample is done when its step is below 1e-6 log-odds, that step applied.
+    A resample that does not settle so within a few passes, or whose Hessian is near singular or
+    whose odds on some row run past a million to one, is fitted alone by `fit_logistic`, which
+    decides it exactly as it does a single fit (separable data, no identification).
+    """
+    design = np.asarray(design, dtype=float)
+    counts = np.asarray(counts, dtype=float)
+    n_resamples, n_params = counts.shape[0], design.shape[1]
+    betas = np.full((n_resamples, n_params), np.nan)
+    if n_resamples == 0:
+        return betas
+    start = np.zeros(n_params) if start is None or not np.all(np.isfinite(start)) else np.asarray(start, float)
+    totals_by_case = wins_by_case + losses_by_case
+    # each row in one case: a resample's weights on the rows are a gather of its counts
+    one_case = _one_case_per_row(totals_by_case, design.shape[0])
+    products, pairs = _products(design)
+    rows = _Rows(design, products, pairs, design.astype(np.float32), products.astype(np.float32),
+                 np.max(np.abs(design), axis=0) if design.shape[0] else np.zeros(n_params))
+    # Gradient and Hessian at `start`, and the parts of every later gradient and Hessian that are
+    # linear in the weights, as sums over cases. With t = tanh(margin / 2), p = (1 + t) / 2 and
+    # p (1 - p) = (1 - t^2) / 4, so only the terms in t need the rows.
+    probability = _sigmoid(design @ start)
+    gradient_at_start = counts @ np.asarray(wins_by_case @ design - totals_by_case @ (probability[:, None] * design))
+    hessian_at_start = counts @ np.asarray(totals_by_case @ ((probability * (1 - probability))[:, None] * products))
+    gradient_base = counts @ np.asarray(wins_by_case @ design - 0.5 * (totals_by_case @ design))
+    hessian_base = counts @ np.asarray(0.25 * (totals_by_case @ products))
+
+    step, solved = _newton_steps(gradient_at_start, _square(hessian_at_start, pairs, n_params))
+    current = start + step
+    pending = np.flatnonzero(solved)
+    rows_per_chunk = max(1, _RESAMPLE_CHUNK // max(design.shape[0], 1))
+    for first in range(0, pending.size, rows_per_chunk):
+        chunk = pending[first:first + rows_per_chunk]
+        if one_case is None:
+            totals = np.asarray(counts[chunk] @ totals_by_case)  # (chunk, rows)
+        else:
+            totals = counts[chunk][:, one_case[0]] * one_case[1]
+        done = _settle(rows, totals, gradient_base[chunk], hessian_base[chunk], current[chunk])
+        betas[chunk] = done
+    for r in np.flatnonzero(np.isnan(betas).any(axis=1)):
+        wins = np.asarray(counts[r] @ wins_by_case).ravel()
+        losses = np.asarray(counts[r] @ losses_by_case).ravel()
+        beta = fit_logistic(design, wins, losses, start)
+        if beta is not None:
+            betas[r] = beta
+    return betas
+
+
+def _one_case_per_row(by_case, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(case of each row, its weight) when the sparse (cases, rows) matrix has one entry per row."""
+    if not hasattr(by_case, "tocoo"):
+        return None
+    entries = by_case.tocoo()
+    if entries.nnz != n_rows or np.unique(entries.col).size != n_rows:
+        return None
+    order = np.argsort(entries.col)
+    return entries.row[order], entries.data[order]
+
+
+class _Rows(NamedTuple):
+    """The design, its products x_a x_b (a <= b), both also in single precision, and column bounds."""
+    design: np.ndarray
+    products: np.ndarray
+    pairs: tuple[np.ndarray, np.ndarray]
+    design_single: np.ndarray
+    products_single: np.ndarray
+    largest: np.ndarray  # max |x_k| per column
+
+
+def _settle(rows: _Rows, totals, gradient_base, hessian_base, beta) -> np.ndarray:
+    """Newton steps for one chunk of resamples; NaN rows for those left to the single fit.
+
+    The first pass over the rows, which only has to bring each resample close, runs in single
+    precision (about twice as fast); its rounding does not reach the answer, because a resample
+    is done only after a pass in double precision whose step is below the tolerance.
+    """
+    n_params = rows.design.shape[1]
+    result = np.full(beta.shape, np.nan)
+    active = np.arange(beta.shape[0])
+    hessian, last_step = None, np.full(beta.shape[0], np.inf)
+    for iteration in range(_RESAMPLE_ITERATIONS):
+        if not np.all(np.isfinite(beta[active])):
+            keep = np.isfinite(beta[active]).all(axis=1)
+            active, last_step = active[keep], last_step[keep]
+            hessian = None if hessian is None else hessian[keep]
+            if active.size == 0:
+                break
+        single = iteration == 0
+        design, products = (rows.design_single, rows.products_single) if single else (rows.design, rows.products)
+        weights = totals if active.size == beta.shape[0] else totals[active]
+        weights = weights.astype(design.dtype, copy=False)
+        t = (0.5 * beta[active]).astype(design.dtype) @ design.T
+        np.tanh(t, out=t)  # tanh(margin / 2)
+        # odds past a million to one on some row (|margin| > _SATURATED) mean separable data or
+        # nearly so: such a resample is left to the single fit, which decides it exactly
+        saturated = np.abs(beta[active]) @ rows.largest > _SATURATED
+        if saturated.any():
+            saturated[saturated] = np.abs(t[saturated]).max(axis=1) > np.tanh(0.5 * _SATURATED)
+        refresh = hessian is None or np.any(last_step > 1e-3)
+        weighted = weights * t if refresh else np.multiply(t, weights, out=t)
+        gradient = gradient_base[active] - 0.5 * (weighted @ design)
+        if refresh:
+            weighted *= t
+            hessian = _square(hessian_base[active] - 0.25 * (weighted @ products), rows.pairs, n_params)
+        step, solved = _newton_steps(gradient, hessian)
+        beta[active] += np.where(solved[:, None], step, 0.0)
+        last_step = np.max(np.abs(step), axis=1)
+        finished = solved & (last_step < _RESAMPLE_TOLERANCE) & ~saturated & (not single)
+        result[active[finished]] = beta[active[finished]]
+        keep = solved & ~finished & ~saturated
+        active, hessian, last_step = active[keep], hessian[keep], last_step[keep]
+        if active.size == 0:
+            break
+    return result
+
+
+def _newton_steps(gradient: np.ndarray, hessian: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steps H^-1 g per resample, and which resamples had a Hessian fit to solve."""
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    solved = eigenvalues[:, 0] > _WELL_CONDITIONED * np.maximum(eigenvalues[:, -1], 1e-300)
+    steps = np.zeros_like(gradient)
+    if np.any(solved):
+        steps[solved] = np.linalg.solve(hessian[solved], gradient[solved][:, :, None])[:, :, 0]
+    return steps, solved
+
+
+def _products(design: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """x_a * x_b for a <= b, one column each: a Hessian is a weighted sum of these rows."""
+    upper = np.triu_indices(design.shape[1])
+    return design[:, upper[0]] * design[:, upper[1]], upper
+
+
+def _square(packed: np.ndarray, pairs: tuple[np.ndarray, np.ndarray], n_params: int) -> np.ndarray:
+    """Symmetric (resamples, p, p) matrices from their upper triangles."""
+    square = np.zeros((packed.shape[0], n_params, n_params))
+    square[:, pairs[0], pairs[1]] = packed
+    square[:, pairs[1], pairs[0]] = packed
+    return square

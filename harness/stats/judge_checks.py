@@ -125,24 +125,28 @@ def planted_check(trials: pd.DataFrame, judge: str, limit: float = MAX_PLANTED_L
 
 def _unit_outcomes(done: pd.DataFrame) -> pd.DataFrame:
     """Per unit and ordered pair of models (a, b): how often the judge put a above b, averaged over orders."""
-    rows = []
-    for (unit, case_id), group in done.groupby(["unit", "case_id"], sort=False):
-        wins: dict[tuple[str, str], list[float]] = {}
-        for ranking in group["ranking"]:
-            position = {m: i for i, m in enumerate(ranking)}
-            for a in ranking:
-                for b in ranking:
-                    if a != b:
-                        wins.setdefault((a, b), []).append(1.0 if position[a] < position[b] else 0.0)
-        rows += [(unit, case_id, a, b, float(np.mean(v))) for (a, b), v in wins.items()]
-    return pd.DataFrame(rows, columns=["unit", "case_id", "a", "b", "judge_a"])
+    from .winrate import pairwise_outcomes
+
+    if done.empty:
+        return pd.DataFrame(columns=["unit", "case_id", "a", "b", "judge_a"])
+    codes, units = pd.factorize(pd.Series(list(done["unit"]), dtype=object))
+    case_of = dict(zip(codes, done["case_id"]))
+    rows = [(code, i, model, rank) for i, (code, ranking) in enumerate(zip(codes, done["ranking"]))
+            for rank, model in enumerate(ranking, start=1)]
+    outcomes = pairwise_outcomes(pd.DataFrame(rows, columns=["case_id", "rep", "model", "rank"]))
+    return pd.DataFrame({"unit": outcomes["case_id"].to_numpy(), "case_id": [case_of[c] for c in outcomes["case_id"]],
+                         "a": outcomes["a"].to_numpy(), "b": outcomes["b"].to_numpy(),
+                         "judge_a": outcomes["outcome"].to_numpy(float)})
 
 
-def _rubric_outcome(scores: dict, case_id, a: str, b: str) -> float | None:
-    sa, sb = scores.get((case_id, a)), scores.get((case_id, b))
-    if sa is None or sb is None:
-        return None
-    return 1.0 if sa > sb else 0.0 if sa < sb else 0.5
+def _rubric_outcomes(frame: pd.DataFrame, case_scores: pd.DataFrame) -> np.ndarray:
+    """1, 0.5 or 0 as the rubric's score of a is above, equal to or below b's on the same case; NaN unknown."""
+    scores = case_scores.groupby(["case_id", "model"])["score"].mean()
+    index_a = pd.MultiIndex.from_arrays([frame["case_id"], frame["a"]])
+    index_b = pd.MultiIndex.from_arrays([frame["case_id"], frame["b"]])
+    sa = scores.reindex(index_a).to_numpy(float)
+    sb = scores.reindex(index_b).to_numpy(float)
+    return np.where(np.isnan(sa) | np.isnan(sb), np.nan, np.where(sa > sb, 1.0, np.where(sa < sb, 0.0, 0.5)))
 
 
 def _effect(rows: pd.DataFrame, n_boot: int, seed: int) -> tuple[float, list | None, int]:
@@ -163,16 +167,13 @@ def length_check(done: pd.DataFrame, lengths: pd.DataFrame, case_scores: pd.Data
     """How much more often the judge prefers the longer answer than the rubric does on the same pair."""
     label = "Longer-answer preference (judge minus rubric)"
     outcomes = _unit_outcomes(done)
-    n_chars = {(c, m): n for c, m, n in zip(lengths["case_id"], lengths["model"], lengths["n_chars"])}
-    scores = {(c, m): s for m, c, s in zip(case_scores["model"], case_scores["case_id"], case_scores["score"])}
-    rows = []
-    for unit, case_id, a, b, judge_a in outcomes.itertuples(index=False):
-        la, lb = n_chars.get((case_id, a)), n_chars.get((case_id, b))
-        if la is None or lb is None or la <= lb:
-            continue  # each unordered pair once, from the longer side
-        rubric = _rubric_outcome(scores, case_id, a, b)
-        rows.append((unit, judge_a - (0.5 if rubric is None else rubric)))
-    frame = pd.DataFrame(rows, columns=["unit", "difference"])
+    n_chars = lengths.groupby(["case_id", "model"])["n_chars"].mean()
+    la = n_chars.reindex(pd.MultiIndex.from_arrays([outcomes["case_id"], outcomes["a"]])).to_numpy(float)
+    lb = n_chars.reindex(pd.MultiIndex.from_arrays([outcomes["case_id"], outcomes["b"]])).to_numpy(float)
+    longer = outcomes[la > lb]  # each unordered pair once, from the longer side (NaN compares false)
+    rubric = _rubric_outcomes(longer, case_scores) if len(longer) else np.array([])
+    frame = pd.DataFrame({"unit": longer["unit"].to_numpy(),
+                          "difference": longer["judge_a"].to_numpy(float) - np.where(np.isnan(rubric), 0.5, rubric)})
     value, ci, n = _effect(frame, n_boot, seed)
     return _effect_check("length", judge, label, value, ci, n, MAX_LENGTH_EFFECT, min_units,
                          "the judge put the longer answer first more often than the rubric scores say it is better")
@@ -186,14 +187,15 @@ def self_preference_checks(done: pd.DataFrame, case_scores: pd.DataFrame, famili
         return []
     family = judge_family.strip().lower()
     own = [m for m, f in families.items() if f and f.strip().lower() == family]
-    outcomes = _unit_outcomes(done)
-    scores = {(c, m): s for m, c, s in zip(case_scores["model"], case_scores["case_id"], case_scores["score"])}
+    outcomes = _unit_outcomes(done) if own else None
     out = []
     for model in own:
         mine = outcomes[outcomes["a"] == model]
-        rows = [(unit, judge_a - rubric) for unit, case_id, a, b, judge_a in mine.itertuples(index=False)
-                if (rubric := _rubric_outcome(scores, case_id, a, b)) is not None]
-        value, ci, n = _effect(pd.DataFrame(rows, columns=["unit", "difference"]), n_boot, seed)
+        rubric = _rubric_outcomes(mine, case_scores) if len(mine) else np.array([])
+        known = ~np.isnan(rubric)
+        frame = pd.DataFrame({"unit": mine["unit"].to_numpy()[known],
+                              "difference": mine["judge_a"].to_numpy(float)[known] - rubric[known]})
+        value, ci, n = _effect(frame, n_boot, seed)
         out.append(_effect_check("self_preference", judge, f"Self-preference for {model} (judge minus rubric)",
                                  value, ci, n, MAX_SELF_PREFERENCE, min_units,
                                  f"the judge favours {model}, of its own family '{judge_family}', beyond the rubric"))

@@ -15,6 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from ._values import wide_scores, with_keys
+
 
 def min_detectable_score_diff(paired_sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """(z_{1-alpha/2} + z_{power}) * paired_sd / sqrt(n); NaN when n < 1 or sd is unknown."""
@@ -59,11 +61,12 @@ def power_summary(case_scores: pd.DataFrame, outcomes: pd.DataFrame | None, alph
                              f"({detectable:.3f})")
         if parts:
             warnings.append(f"{pair[0]} vs {pair[1]}: " + "; ".join(parts))
-    case_ids = set(case_scores["case_id"]) if case_scores is not None else set()
+    case_ids = [case_scores["case_id"]] if case_scores is not None else []
     if outcomes is not None:
-        case_ids |= set(outcomes["case_id"])
+        case_ids.append(outcomes["case_id"])
+    n_cases = len(pd.unique(pd.concat(case_ids, ignore_index=True))) if case_ids else 0
     return {
-        "n_cases": len(case_ids),
+        "n_cases": n_cases,
         "alpha": alpha,
         "power": power,
         "min_detectable_score_diff": _largest(d for _o, d in score_pairs.values()),
@@ -76,12 +79,14 @@ def _score_pairs(case_scores: pd.DataFrame | None, model_order: list, alpha: flo
     """(a, b) -> (observed |mean difference|, detectable difference) for pairs with >= 2 shared cases."""
     if case_scores is None or case_scores.empty:
         return {}
-    models = [m for m in model_order if m in set(case_scores["model"])]
-    wide = case_scores.groupby(["case_id", "model"])["score"].mean().unstack("model")
+    _cases, scored, wide = wide_scores(case_scores)
+    column = {model: k for k, model in enumerate(scored)}
+    models = [m for m in model_order if m in column]
     pairs = {}
     for i, a in enumerate(models):
         for b in models[i + 1:]:
-            differences = (wide[a] - wide[b]).dropna().to_numpy(float)
+            differences = wide[:, column[a]] - wide[:, column[b]]
+            differences = differences[~np.isnan(differences)]
             if differences.size >= 2:
                 detectable = min_detectable_score_diff(float(np.std(differences, ddof=1)), differences.size,
                                                        alpha, power)
@@ -94,20 +99,27 @@ def _win_pairs(outcomes: pd.DataFrame | None, model_order: list, alpha: float, p
     if outcomes is None or outcomes.empty:
         return {}
     rank = {model: k for k, model in enumerate(model_order)}
+    outcomes = with_keys(outcomes, ["a", "b"])
+    a_codes, a_names = pd.factorize(outcomes["a"])
+    b_codes, b_names = pd.factorize(outcomes["b"])
+    pair_codes, pair_ids = pd.factorize(a_codes.astype(np.int64) * len(b_names) + b_codes)  # first appearance
+    sums = np.bincount(pair_codes, weights=outcomes["outcome"].to_numpy(float), minlength=len(pair_ids))
+    counts = np.bincount(pair_codes, minlength=len(pair_ids))
     pairs = {}
-    for (a, b), pair in outcomes.groupby(["a", "b"], sort=False):
+    for k, pair_id in enumerate(pair_ids):
+        a, b = a_names[pair_id // len(b_names)], b_names[pair_id % len(b_names)]
         if rank.get(a, len(rank)) > rank.get(b, len(rank)):
             continue  # the mirror row (b, a) carries the same distance from one half
-        distance = abs(float(pair["outcome"].mean()) - 0.5)
-        pairs[(a, b)] = (distance, min_detectable_win_rate_diff(len(pair), alpha, power))
+        distance = abs(float(sums[k] / counts[k]) - 0.5)
+        pairs[(a, b)] = (distance, min_detectable_win_rate_diff(int(counts[k]), alpha, power))
     return pairs
 
 
 def _model_order(case_scores: pd.DataFrame | None, outcomes: pd.DataFrame | None) -> list:
-    names = list(case_scores["model"]) if case_scores is not None else []
+    columns = [case_scores["model"]] if case_scores is not None else []
     if outcomes is not None:
-        names += list(outcomes["a"]) + list(outcomes["b"])
-    return list(dict.fromkeys(names))
+        columns += [outcomes["a"], outcomes["b"]]
+    return list(pd.unique(pd.concat(columns, ignore_index=True))) if columns else []
 
 
 def _largest(values) -> float | None:

@@ -11,7 +11,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ._resample import percentile_interval, resample_indices
+from ._blas import single_threaded_blas
+from ._resample import (drawn_counts, drawn_indices, intervals_allowing_failures, percentile_interval,
+                        percentile_intervals, resampled_means)
+from ._values import with_keys
 
 Statistic = Callable[..., float]
 
@@ -27,7 +30,7 @@ def bootstrap_distribution(values, stat: Statistic = np.mean, n_boot: int = 2000
     values = _finite(values)
     if values.size == 0:
         return np.full(n_boot, np.nan)
-    resamples = values[resample_indices(values.size, n_boot, seed)]
+    resamples = values[drawn_indices(values.size, n_boot, seed)]
     try:
         # numpy reductions take `axis` and run all resamples at once
         stats = np.asarray(stat(resamples, axis=1), dtype=float)
@@ -92,14 +95,55 @@ def model_scores(case_scores: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     return pd.DataFrame(rows, columns=MODEL_SCORE_COLUMNS)
 
 
+@single_threaded_blas
 def grouped_scores(group_scores: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
                    alpha: float = 0.05) -> pd.DataFrame:
-    """One row per model and group (axis or theme), computed like `model_scores`."""
-    rows = [
-        (model, group_name, *clipped_mean_with_ci(group["score"], n_boot, seed, alpha))
-        for (model, group_name), group in group_scores.groupby(["model", "group"], sort=False)
-    ]
+    """One row per model and group (axis or theme), computed like `model_scores`.
+
+    Within a group, every model resamples the same draw of the group's cases (in order of first
+    appearance), its figure the mean over the drawn cases it has a score for: one matrix product
+    for all models. A model scored on every case of the group gets exactly the interval
+    `model_scores` would give its scores; a resample holding none of a model's cases has no figure
+    and widens the interval (`interval_allowing_failures`).
+    """
+    figures = {}
+    for group_name, group in group_scores.groupby("group", sort=False):
+        figures.update(_group_figures(group, group_name, n_boot, seed, alpha))
+    keys = group_scores[["model", "group"]].drop_duplicates()
+    empty = (0, float("nan"), float("nan"), float("nan"))
+    rows = [(model, group_name, *figures.get((model, group_name), empty))
+            for model, group_name in zip(keys["model"], keys["group"]) if not (pd.isna(model) or pd.isna(group_name))]
     return pd.DataFrame(rows, columns=GROUP_SCORE_COLUMNS)
+
+
+def _group_figures(group: pd.DataFrame, group_name, n_boot: int, seed: int, alpha: float) -> dict:
+    """(model, group) -> (n, clipped mean, ci_low, ci_high) for the models with a finite score in the group."""
+    group = with_keys(group, ["case_id", "model"])
+    scores = group["score"].to_numpy(float)
+    group = group[~np.isnan(scores)]
+    scores = scores[~np.isnan(scores)]
+    case_codes, cases = pd.factorize(group["case_id"])
+    model_codes, models = pd.factorize(group["model"])
+    cell = case_codes.astype(np.int64) * len(models) + model_codes
+    shape = (len(cases), len(models))
+    sums = np.bincount(cell, weights=scores, minlength=shape[0] * shape[1]).reshape(shape)
+    rows_per_case = np.bincount(cell, minlength=shape[0] * shape[1]).reshape(shape).astype(float)
+    n = rows_per_case.sum(axis=0).astype(int)
+    intervals = np.full((len(models), 2), np.nan)
+    usable = n >= 2  # one value has no spread to resample
+    if usable.any():
+        boot = resampled_means(drawn_counts(len(cases), n_boot, seed), sums[:, usable], rows_per_case[:, usable])
+        complete = ~np.isnan(boot).any(axis=0)
+        found = np.full((boot.shape[1], 2), np.nan)
+        found[complete] = percentile_intervals(boot[:, complete], alpha)
+        found[~complete] = intervals_allowing_failures(boot[:, ~complete], alpha)
+        intervals[usable] = np.clip(found, 0.0, 1.0)
+    # each model's mean over its own scores in their order, as `model_scores` computes it
+    order = np.argsort(model_codes, kind="stable")
+    per_model = np.split(scores[order], np.cumsum(n)[:-1])
+    return {(model, group_name): (int(n[k]), float(np.clip(per_model[k].mean(), 0.0, 1.0)),
+                                  float(intervals[k, 0]), float(intervals[k, 1]))
+            for k, model in enumerate(models)}
 
 
 def _finite(values) -> np.ndarray:
