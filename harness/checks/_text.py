@@ -7,8 +7,9 @@ import re
 _WORD = re.compile(r"\w+")
 
 # A sentence ends at ., ! or ? (or an ellipsis), possibly followed by closing quotes or brackets, and then
-# whitespace or the end of the text.
-_SENTENCE_END = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?=\s|$)")
+# whitespace or the end of the text; or at a full stop of a script written without spaces (CJK, Devanagari).
+_SENTENCE_END = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?=\s|$)"
+                           r"|[\u3002\uff01\uff1f\u0964]+[\"'\u201d\u2019)\]\u300d]*")
 _TOKEN_BEFORE = re.compile(r"(\S+)$")
 _LIST_NUMBER = re.compile(r"(?:^|\n)[ \t]*\(?\d{1,3}$")
 
@@ -67,6 +68,11 @@ def capital_words(text: str) -> list[str]:
     """Whitespace-separated words (punctuation around them removed) with a letter and no lower-case letter."""
     words = (w.strip(".,;:!?\"'()[]{}*_\u201c\u201d\u2018\u2019") for w in text.split())
     return [w for w in words if w.isupper()]
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """ "1 comma", "3 commas" """
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
 def relation_met(count: int, relation: str, threshold: int) -> bool:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ._text import capital_words, count_sentences, count_words, relation_met
+from ._text import capital_words, count_sentences, count_words, plural, relation_met
 from .registry import CheckOptions, CheckOutcome, register
 
 Relation = Literal["less than", "at least"]
@@ -78,7 +78,7 @@ class KeywordFrequencyOptions(CheckOptions):
 def keywords_frequency(spec: KeywordFrequencyOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = len(re.findall(re.escape(spec.keyword), response, re.IGNORECASE))
     met = relation_met(count, spec.relation, spec.frequency)
-    return CheckOutcome(met, f"found '{spec.keyword}' {count} times (needs {_relation_text(spec.relation, spec.frequency)})")
+    return CheckOutcome(met, f"found '{spec.keyword}' {plural(count, 'time')} (needs {_relation_text(spec.relation, spec.frequency)})")
 
 
 class ForbiddenWordsOptions(CheckOptions):
@@ -110,7 +110,7 @@ class LetterFrequencyOptions(CheckOptions):
 def letter_frequency(spec: LetterFrequencyOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = response.lower().count(spec.letter.lower())
     met = relation_met(count, spec.let_relation, spec.let_frequency)
-    return CheckOutcome(met, f"found the letter '{spec.letter}' {count} times "
+    return CheckOutcome(met, f"found the letter '{spec.letter}' {plural(count, 'time')} "
                              f"(needs {_relation_text(spec.let_relation, spec.let_frequency)})")
 
 
@@ -176,7 +176,7 @@ class NumberSentencesOptions(CheckOptions):
 def number_sentences(spec: NumberSentencesOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = count_sentences(response)
     return CheckOutcome(relation_met(count, spec.relation, spec.num_sentences),
-                        f"{count} sentences (needs {_relation_text(spec.relation, spec.num_sentences)})")
+                        f"{plural(count, 'sentence')} (needs {_relation_text(spec.relation, spec.num_sentences)})")
 
 
 class NumberWordsOptions(CheckOptions):
@@ -188,7 +188,7 @@ class NumberWordsOptions(CheckOptions):
 def number_words(spec: NumberWordsOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = count_words(response)
     return CheckOutcome(relation_met(count, spec.relation, spec.num_words),
-                        f"{count} words (needs {_relation_text(spec.relation, spec.num_words)})")
+                        f"{plural(count, 'word')} (needs {_relation_text(spec.relation, spec.num_words)})")
 
 
 def _paragraphs(parts: list[str]) -> tuple[list[str], bool]:
@@ -208,7 +208,7 @@ def number_paragraphs(spec: NumberParagraphsOptions, response: str, prompt: str 
     if inner_gap:
         return CheckOutcome(False, "an empty paragraph between two *** dividers")
     return CheckOutcome(len(paragraphs) == spec.num_paragraphs,
-                        f"{len(paragraphs)} paragraphs separated by *** (needs exactly {spec.num_paragraphs})")
+                        f"{plural(len(paragraphs), 'paragraph')} separated by *** (needs exactly {spec.num_paragraphs})")
 
 
 class NthParagraphOptions(CheckOptions):
@@ -238,7 +238,7 @@ def nth_paragraph_first_word(spec: NthParagraphOptions, response: str, prompt: s
     if inner_gap:
         return CheckOutcome(False, "paragraphs separated by more than one blank line")
     if len(paragraphs) != spec.num_paragraphs:
-        return CheckOutcome(False, f"{len(paragraphs)} paragraphs (needs exactly {spec.num_paragraphs})")
+        return CheckOutcome(False, f"{plural(len(paragraphs), 'paragraph')} (needs exactly {spec.num_paragraphs})")
     word = first_word(paragraphs[spec.nth_paragraph - 1])
     return CheckOutcome(word == spec.first_word.lower(),
                         f"paragraph {spec.nth_paragraph} starts with '{word}' (needs '{spec.first_word}')")
@@ -255,7 +255,7 @@ class PlaceholdersOptions(CheckOptions):
 def number_placeholders(spec: PlaceholdersOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = len(re.findall(r"\[[^\]\n]+\]", response))
     return CheckOutcome(count >= spec.num_placeholders,
-                        f"found {count} placeholders (needs at least {spec.num_placeholders})")
+                        f"found {plural(count, 'placeholder')} (needs at least {spec.num_placeholders})")
 
 
 class PostscriptOptions(CheckOptions):
@@ -314,7 +314,7 @@ class CapitalWordsOptions(CheckOptions):
 def capital_word_frequency(spec: CapitalWordsOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = len(capital_words(response))
     return CheckOutcome(relation_met(count, spec.capital_relation, spec.capital_frequency),
-                        f"{count} all-capital words (needs {_relation_text(spec.capital_relation, spec.capital_frequency)})")
+                        f"{plural(count, 'all-capital word')} (needs {_relation_text(spec.capital_relation, spec.capital_frequency)})")
 
 
 def _case_check(response: str, upper: bool) -> CheckOutcome:
@@ -322,7 +322,7 @@ def _case_check(response: str, upper: bool) -> CheckOutcome:
     right = response.isupper() if upper else response.islower()
     if not right:
         what = "lower-case" if upper else "capital"
-        return CheckOutcome(False, f"{wrong} {what} letters" if wrong else "no letters")
+        return CheckOutcome(False, f"{plural(wrong, what + ' letter')}" if wrong else "no letters")
     detected = detect_language(response)
     if detected is None or not _is_language(detected[0], "en"):
         found = f"'{detected[0]}'" if detected else "none"
@@ -344,4 +344,4 @@ def english_lowercase(spec: NoOptions, response: str, prompt: str | None = None)
 def no_comma(spec: NoOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     """The full-width comma (U+FF0C) counts as a comma too."""
     count = response.count(",") + response.count("\uff0c")
-    return CheckOutcome(count == 0, f"found {count} commas")
+    return CheckOutcome(count == 0, f"found {plural(count, 'comma')}")

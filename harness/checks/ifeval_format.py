@@ -7,6 +7,7 @@ import re
 
 from pydantic import Field
 
+from ._text import plural
 from .ifeval import NoOptions, ifeval_check
 from .registry import CheckOptions, CheckOutcome
 
@@ -25,7 +26,7 @@ def number_bullet_lists(spec: BulletsOptions, response: str, prompt: str | None 
     """Deviation: a bullet needs a space after its marker, so that a rule (---) or a line that opens
     with *emphasis* is not taken for one; "+" bullets count, as in markdown."""
     count = len(_BULLET.findall(response))
-    return CheckOutcome(count == spec.num_bullets, f"found {count} bullet points (needs exactly {spec.num_bullets})")
+    return CheckOutcome(count == spec.num_bullets, f"found {plural(count, 'bullet point')} (needs exactly {spec.num_bullets})")
 
 
 CONSTRAINED_ANSWERS = ("My answer is yes.", "My answer is no.", "My answer is maybe.")
@@ -58,7 +59,7 @@ def highlighted_sections(text: str) -> list[str]:
 def number_highlighted_sections(spec: HighlightsOptions, response: str, prompt: str | None = None) -> CheckOutcome:
     count = len(highlighted_sections(response))
     return CheckOutcome(count >= spec.num_highlights,
-                        f"found {count} highlighted sections (needs at least {spec.num_highlights})")
+                        f"found {plural(count, 'highlighted section')} (needs at least {spec.num_highlights})")
 
 
 class SectionsOptions(CheckOptions):
@@ -72,7 +73,7 @@ def multiple_sections(spec: SectionsOptions, response: str, prompt: str | None =
     # The marker is matched as written (case matters: "SECTION" is not "Section").
     count = len(re.findall(rf"{re.escape(spec.section_spliter.strip())}\s?\d+", response))
     return CheckOutcome(count >= spec.num_sections,
-                        f"found {count} '{spec.section_spliter.strip()} N' markers (needs at least {spec.num_sections})")
+                        f"found {plural(count, repr(spec.section_spliter.strip() + ' N') + ' marker')} (needs at least {spec.num_sections})")
 
 
 _FENCE_OPEN = re.compile(r"^```[ \t]*(?:json)?[ \t]*\n?", re.IGNORECASE)
@@ -105,7 +106,7 @@ def two_responses(spec: NoOptions, response: str, prompt: str | None = None) -> 
         return CheckOutcome(False, "an empty response between two ****** separators")
     answers = [part.strip() for part in parts if part.strip()]
     if len(answers) != 2:
-        return CheckOutcome(False, f"{len(answers)} responses separated by ****** (needs exactly 2)")
+        return CheckOutcome(False, f"{plural(len(answers), 'response')} separated by ****** (needs exactly 2)")
     if answers[0] == answers[1]:
         return CheckOutcome(False, "the two responses are the same")
     return CheckOutcome(True, "two different responses")

@@ -83,12 +83,19 @@ def unknown_check_message(name: Any) -> str:
 
 
 def _close_names(name: str) -> list[str]:
-    names = list(_REGISTRY)
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    # IFEval ids are "group:name"; someone who writes only the part after the colon meant that one.
-    by_suffix = {n.split(":", 1)[-1]: n for n in names if ":" in n}
-    close += [by_suffix[s] for s in difflib.get_close_matches(name, list(by_suffix), n=2, cutoff=0.75)]
-    return list(dict.fromkeys(close))[:3]
+    """The registered names nearest to `name`: the best match and any about as good, at most three."""
+    scored: dict[str, float] = {}
+    for known in _REGISTRY:
+        # IFEval ids are "group:name"; someone who writes only the part after the colon meant that one.
+        candidates = [known, known.split(":", 1)[-1]] if ":" in known and ":" not in name else [known]
+        scored[known] = max(difflib.SequenceMatcher(None, name, c).ratio() for c in candidates)
+        if len(name) >= 3 and candidates[-1].startswith(name):
+            scored[known] = max(scored[known], 0.75)  # "json" for "detectable_format:json_format"
+    best = max(scored.values(), default=0.0)
+    if best < 0.6:
+        return []
+    close = sorted((n for n, r in scored.items() if r >= best - 0.05), key=lambda n: -scored[n])
+    return close[:3]
 
 
 def _check_tag_then_validate(value: Any, handler):
