@@ -6,6 +6,7 @@ computed is NaN (in a DataFrame) or None (in a dict), never a guess.
 
 from .agreement import cohens_kappa, krippendorff_alpha_nominal
 from .audit import judge_audit
+from .ifeval import ifeval_accuracy, ifeval_accuracy_summary, ifeval_by_instruction
 from .latency import latency_summary
 from .power import min_detectable_score_diff, min_detectable_win_rate_diff, power_summary
 from .ratings import bradley_terry, length_controlled_win_rate, style_controlled_bt
@@ -21,5 +22,6 @@ __all__ = [
     "min_detectable_score_diff", "min_detectable_win_rate_diff", "power_summary",
     "cohens_kappa", "krippendorff_alpha_nominal",
     "judge_audit",
+    "ifeval_accuracy", "ifeval_by_instruction", "ifeval_accuracy_summary",
     "latency_summary",
 ]
