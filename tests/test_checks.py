@@ -182,3 +182,17 @@ def test_loose_passes_where_strict_fails():
     assert (strict.met, loose.met) == (False, False)
     assert loose.detail == "found 2 commas (no loose variant passes either)"
     assert run_loose({"type": "punctuation:no_comma"}, "fine") == run({"type": "punctuation:no_comma"}, "fine")
+
+
+def test_docs_list_every_check_with_an_example_that_validates():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "checks.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| .* \| `(\{type: [^`]+\})`[^|]* \|$", doc, re.MULTILINE)
+    assert sorted(name for name, _ in rows) == [n for n in checks.known_checks() if not n.startswith("test:")]
+    for name, example in rows:
+        spec = parse_check(yaml.safe_load(example))
+        assert spec.type == name
