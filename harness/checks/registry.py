@@ -43,7 +43,7 @@ class CheckType:
 
 
 _REGISTRY: dict[str, CheckType] = {}
-_spec_type_cache: dict[tuple[str, ...], Any] = {}
+_spec_type_cache: dict[tuple[str, ...], tuple[Any, TypeAdapter]] = {}
 
 
 def register(name: str, options: type[CheckOptions], summary: str = "") -> Callable[[CheckFunction], CheckFunction]:
@@ -132,18 +132,22 @@ def check_spec_type() -> Any:
     """The discriminated union of every registered spec, as an annotation for pydantic fields.
 
     Built from the registry as it is now (cached until another check type is registered)."""
+    return _spec_type_and_adapter()[0]
+
+
+def _spec_type_and_adapter() -> tuple[Any, TypeAdapter]:
     names = tuple(sorted(_REGISTRY))
     if names not in _spec_type_cache:
         specs = tuple(_REGISTRY[n].spec for n in names)
         union = Union[specs] if len(specs) > 1 else specs[0]  # noqa: UP007 - built at run time
-        _spec_type_cache[names] = Annotated[union, Field(discriminator="type"),
-                                            WrapValidator(_check_tag_then_validate)]
+        annotation = Annotated[union, Field(discriminator="type"), WrapValidator(_check_tag_then_validate)]
+        _spec_type_cache[names] = (annotation, TypeAdapter(annotation))
     return _spec_type_cache[names]
 
 
 def parse_check(data: Mapping[str, Any]) -> CheckOptions:
     """Validate `{type: ..., <options>}` into a spec; raises pydantic's ValidationError, located at the key."""
-    return TypeAdapter(check_spec_type()).validate_python(data)
+    return _spec_type_and_adapter()[1].validate_python(data)
 
 
 def run(spec: CheckOptions | Mapping[str, Any], response: str, prompt: str | None = None) -> CheckOutcome:
@@ -179,7 +183,10 @@ def run_loose(spec: CheckOptions | Mapping[str, Any], response: str, prompt: str
     """IFEval's "loose" verdict: met if the response, or any of its loose variants, passes."""
     if isinstance(spec, Mapping):
         spec = parse_check(spec)
-    strict = run(spec, response, prompt)
+    return _loose(spec, response, prompt, run(spec, response, prompt))
+
+
+def _loose(spec: CheckOptions, response: str, prompt: str | None, strict: CheckOutcome) -> CheckOutcome:
     if strict.met:
         return strict
     for label, text in loose_variants(response)[1:]:
@@ -194,4 +201,5 @@ def run_both(spec: CheckOptions | Mapping[str, Any], response: str,
     """(strict, loose) outcomes of one check on one response."""
     if isinstance(spec, Mapping):
         spec = parse_check(spec)
-    return run(spec, response, prompt), run_loose(spec, response, prompt)
+    strict = run(spec, response, prompt)
+    return strict, _loose(spec, response, prompt, strict)
