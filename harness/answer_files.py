@@ -5,7 +5,9 @@ Three formats are read as they are:
   "input_tokens"}` (the last four optional; `turn` defaults to 1);
 - Arena-Hard-Auto `model_answer/<model>.jsonl` rows: `uid`, `model`, `messages` whose assistant `content`
   is an object with `answer`, and `metadata.token_len`;
-- AlpacaEval output lists: a JSON list (or JSONL) of `instruction`, `output`, `generator`.
+- AlpacaEval output lists: a JSON list (or JSONL) of `instruction`, `output`, `generator`;
+- FastChat `model_answer` rows, as MT-bench writes them (and Arena-Hard before v2.0): `question_id`,
+  `model_id`, `choices[0].turns`, one answer per turn (a string, or an object with `content`).
 
 A row that cannot be read, or a second answer for the same (case id, turn), does not stop the reader:
 it becomes a problem, and the caller decides (the case then counts as missing, never as answered).
@@ -25,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import ConfigError
 from .formats import alpaca_case_id, iter_json_rows, validation_problem
 
-AnswerFormat = Literal["bench", "arena-hard", "alpaca-eval"]
+AnswerFormat = Literal["bench", "arena-hard", "alpaca-eval", "fastchat"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,21 @@ class _AlpacaOutput(_Loose):
     generator: str | None = None
 
 
+class _FastChatTurn(_Loose):
+    content: str
+    token_len: int | None = Field(None, ge=0)
+
+
+class _FastChatChoice(_Loose):
+    turns: list[str | _FastChatTurn] = Field(min_length=1)
+
+
+class _FastChatAnswer(_Loose):
+    question_id: int | str
+    model_id: str | None = None
+    choices: list[_FastChatChoice] = Field(min_length=1)
+
+
 def _detect_format(row: dict) -> AnswerFormat | None:
     if "case_id" in row:
         return "bench"
@@ -113,6 +130,8 @@ def _detect_format(row: dict) -> AnswerFormat | None:
         return "arena-hard"
     if "instruction" in row and "output" in row:
         return "alpaca-eval"
+    if "question_id" in row and "choices" in row:
+        return "fastchat"
     return None
 
 
@@ -131,6 +150,11 @@ def _records(fmt: AnswerFormat, row: dict, lineno: int) -> list[AnswerRecord]:
         tokens = r.metadata.token_len if r.metadata and len(replies) == 1 else None
         return [AnswerRecord(r.uid, turn, _arena_text(i, m), r.model, output_tokens=tokens, line=lineno)
                 for turn, (i, m) in enumerate(replies, start=1)]
+    if fmt == "fastchat":
+        r = _FastChatAnswer.model_validate(row)
+        return [AnswerRecord(str(r.question_id), turn, t if isinstance(t, str) else t.content, r.model_id,
+                             output_tokens=None if isinstance(t, str) else t.token_len, line=lineno)
+                for turn, t in enumerate(r.choices[0].turns, start=1)]
     r = _AlpacaOutput.model_validate(row)
     return [AnswerRecord(alpaca_case_id(r.instruction), 1, r.output, r.generator, line=lineno)]
 
@@ -174,7 +198,8 @@ def read_answers(path: Path, format: AnswerFormat | Literal["auto"] = "auto") ->
             fmt = _detect_format(row)
             if fmt is None:
                 raise ConfigError("cannot tell the answer format: expected case_id and text (bench), uid and "
-                                  "messages (Arena-Hard) or instruction and output (AlpacaEval)",
+                                  "messages (Arena-Hard), instruction and output (AlpacaEval) or question_id "
+                                  "and choices (FastChat, MT-bench)",
                                   path=where, line=lineno)
         try:
             records = _records(fmt, row, lineno)

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .checks import IFEVAL_INSTRUCTION_IDS, parse_check, unknown_check_message
 from .errors import ConfigError
 
 
@@ -146,8 +147,6 @@ def read_ifeval(path: Path) -> list[IFEvalPrompt]:
     A kwarg whose value is null is left out: exports of the data set that fill every kwarg of every
     instruction (the Hugging Face copy) then read the same as the original file.
     """
-    from .checks import IFEVAL_INSTRUCTION_IDS, parse_check, unknown_check_message
-
     path = Path(path)
     prompts: list[IFEvalPrompt] = []
     seen: dict[str, int] = {}

@@ -137,3 +137,22 @@ def test_files_that_cannot_be_used_at_all(tmp_path):
     answers = read_answers(write_rows(tmp_path / "x.jsonl", [{"case_id": "a", "text": "t"},
                                                              {"instruction": "i", "output": "o"}]), format="bench")
     assert [(p.line, p.key) for p in answers.problems] == [(2, "case_id")]
+
+
+def test_fastchat_answers_as_mtbench_writes_them():
+    # The MT-bench reference file is itself a FastChat answer file (GPT-4's answers).
+    answers = read_answers(DATA / "mtbench_sample_reference_gpt-4.jsonl")
+    assert answers.format == "fastchat" and answers.models == ["gpt-4"] and answers.problems == []
+    assert len(answers.answers) == 18  # 9 questions, two turns each
+    assert answers.answers[("101", 1)].text.startswith("If you have just overtaken the second person")
+    assert answers.answers[("101", 2)].text.startswith("If you have just overtaken the last person")
+
+
+def test_fastchat_turn_objects_and_broken_rows(tmp_path):
+    rows = [{"question_id": "q1", "model_id": "m", "choices": [{"index": 0, "turns": [{"content": "a", "token_len": 4}]}]},
+            {"question_id": "q2", "model_id": "m", "choices": []},
+            {"question_id": "q3", "model_id": "m", "choices": [{"turns": [{"text": "x"}]}]}]
+    answers = read_answers(write_rows(tmp_path / "m.jsonl", rows))
+    assert answers.answers[("q1", 1)].output_tokens == 4 and answers.answers[("q1", 1)].text == "a"
+    assert [(p.line, p.key) for p in answers.problems][0] == (2, "choices")
+    assert answers.problems[1].line == 3 and answers.problems[1].key.startswith("choices.0.turns.0")
