@@ -108,13 +108,8 @@ class _AlpacaOutput(_Loose):
     generator: str | None = None
 
 
-class _FastChatTurn(_Loose):
-    content: str
-    token_len: int | None = Field(None, ge=0)
-
-
 class _FastChatChoice(_Loose):
-    turns: list[str | _FastChatTurn] = Field(min_length=1)
+    turns: list[Any] = Field(min_length=1)  # a string, or {"content": ..., "token_len": ...}; see _fastchat_turn
 
 
 class _FastChatAnswer(_Loose):
@@ -152,11 +147,26 @@ def _records(fmt: AnswerFormat, row: dict, lineno: int) -> list[AnswerRecord]:
                 for turn, (i, m) in enumerate(replies, start=1)]
     if fmt == "fastchat":
         r = _FastChatAnswer.model_validate(row)
-        return [AnswerRecord(str(r.question_id), turn, t if isinstance(t, str) else t.content, r.model_id,
-                             output_tokens=None if isinstance(t, str) else t.token_len, line=lineno)
-                for turn, t in enumerate(r.choices[0].turns, start=1)]
+        records = []
+        for turn, value in enumerate(r.choices[0].turns, start=1):
+            text, tokens = _fastchat_turn(turn, value)
+            records.append(AnswerRecord(str(r.question_id), turn, text, r.model_id, output_tokens=tokens, line=lineno))
+        return records
     r = _AlpacaOutput.model_validate(row)
     return [AnswerRecord(alpaca_case_id(r.instruction), 1, r.output, r.generator, line=lineno)]
+
+
+def _fastchat_turn(turn: int, value: Any) -> tuple[str, int | None]:
+    """(text, token count) of one FastChat turn: a string, or an object with `content` (and `token_len`)."""
+    key = f"choices.0.turns.{turn - 1}"
+    if isinstance(value, str):
+        return value, None
+    if not isinstance(value, dict) or not isinstance(value.get("content"), str):
+        raise _KeyedProblem(key, "expected a string or an object with a string 'content'")
+    tokens = value.get("token_len")
+    if tokens is not None and (not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0):
+        raise _KeyedProblem(f"{key}.token_len", "expected a whole number of tokens")
+    return value["content"], tokens
 
 
 def _arena_text(index: int, message: _ArenaMessage) -> str:

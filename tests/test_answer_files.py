@@ -155,4 +155,5 @@ def test_fastchat_turn_objects_and_broken_rows(tmp_path):
     answers = read_answers(write_rows(tmp_path / "m.jsonl", rows))
     assert answers.answers[("q1", 1)].output_tokens == 4 and answers.answers[("q1", 1)].text == "a"
     assert [(p.line, p.key) for p in answers.problems][0] == (2, "choices")
-    assert answers.problems[1].line == 3 and answers.problems[1].key.startswith("choices.0.turns.0")
+    assert (answers.problems[1].line, answers.problems[1].key, answers.problems[1].message) == \
+        (3, "choices.0.turns.0", "expected a string or an object with a string 'content'")
