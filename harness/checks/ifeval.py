@@ -4,8 +4,9 @@ Each check is registered under its IFEval instruction id and takes the IFEval kw
 The specification is the IFEval paper (Zhou et al. 2023, "Instruction-Following Evaluation for Large
 Language Models", appendix table of instructions). Where the paper leaves a detail open, the reading
 that published IFEval figures were computed with is kept, so figures stay comparable; the few places
-that read differently say so in their docstring. As in the paper, a blank response follows no
-instruction. The formatting instructions are in `ifeval_format.py`.
+that read differently say so in their docstring. Sentences and all-capital words are counted by bench's
+own rules (`_text.py`), so a count right at a threshold can differ from another implementation's. As in
+the paper, a blank response follows no instruction. The formatting instructions are in `ifeval_format.py`.
 """
 
 from __future__ import annotations
