@@ -29,7 +29,7 @@ def iter_json_rows(path: Path, what: str) -> Iterator[tuple[int, Any]]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the first row
     except FileNotFoundError:
         raise ConfigError(f"{what} not found", path=str(path)) from None
     except UnicodeDecodeError as exc:

@@ -202,3 +202,10 @@ def test_alpaca_eval_errors(tmp_path):
     bad.write_text('[{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}]', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"alpaca_eval\.json:2: invalid JSON: expected ',' or '\]'"):
         read_alpaca_eval(bad)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_row(tmp_path):
+    path = tmp_path / "q.jsonl"
+    row = {"uid": "a1", "category": "c", "subcategory": "s", "prompt": "p"}
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(row).encode() + b"\n")
+    assert read_arena_hard(path)[0].case_id == "a1"
