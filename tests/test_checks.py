@@ -121,6 +121,11 @@ def test_specs_are_typed_and_immutable():
         spec.max_words = 6
     assert Criterion.model_validate({}).check is None
     assert isinstance(spec, CheckOptions)
+    # A spec round-trips through its dump (suite snapshots in results) and is accepted as an instance.
+    ifeval = parse_check({"type": "keywords:frequency", "keyword": "war", "frequency": 3, "relation": "at least"})
+    dumped = Criterion(check=ifeval).model_dump()
+    assert dumped == {"check": {"keyword": "war", "frequency": 3, "relation": "at least", "type": "keywords:frequency"}}
+    assert Criterion.model_validate(dumped).check == ifeval
 
 
 def test_every_check_has_a_summary_and_ifeval_ids_are_registered():
