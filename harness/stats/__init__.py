@@ -7,6 +7,7 @@ reuse within a process (at most 160 MB); `forget_draws()` releases them.
 
 from ._resample import forget_draws
 from .agreement import cohens_kappa, krippendorff_alpha_nominal
+from .ifeval import ifeval_accuracy, ifeval_accuracy_summary, ifeval_by_instruction
 from .latency import latency_summary
 from .power import min_detectable_score_diff, min_detectable_win_rate_diff, power_summary
 from .ratings import bradley_terry, length_controlled_win_rate, style_controlled_bt
@@ -21,6 +22,7 @@ __all__ = [
     "bradley_terry", "style_controlled_bt", "length_controlled_win_rate",
     "min_detectable_score_diff", "min_detectable_win_rate_diff", "power_summary",
     "cohens_kappa", "krippendorff_alpha_nominal",
+    "ifeval_accuracy", "ifeval_by_instruction", "ifeval_accuracy_summary",
     "latency_summary",
     "forget_draws",
 ]
