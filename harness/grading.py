@@ -1,4 +1,4 @@
-"""Rubric grading: deterministic checks, judge-graded criteria (one question per criterion and judge, panel
+"""Rubric grading: deterministic checks (harness.checks), judge-graded criteria (one question per criterion and judge, panel
 votes), and the score formula (HealthBench's).
 
 A criterion is *met* when the behaviour it describes is present; for a negative criterion that is bad.
@@ -8,48 +8,13 @@ that apply. The suite score (the mean) is clipped to [0, 1] in stats.
 
 from __future__ import annotations
 
-import re
-
 from .cases import Case
 from .flags import answer_flags, case_language, zeroing
 from .judge import prompts
 from .judge.parsing import parse_met
 from .records import Answer, Ask, CriterionResult, JudgeRequest
-from .rubric import Check, Criterion, Rubric, applicable_criteria
-
-
-def _heading_pattern(heading: str) -> re.Pattern[str]:
-    # A heading at the start of a line: "Situation:", "**Situation**", "## Situation", "S - Situation:",
-    # "1. Situation" (small models like to number them).
-    name = re.escape(heading)
-    return re.compile(rf"^[ \t>]*(?:#{{1,6}}[ \t]*)?(?:\d{{1,2}}[.)][ \t]*)?(?:[*_]{{1,2}})?"
-                      rf"(?:[A-Z][ \t]*[-:.)][ \t]*)?{name}\b", re.IGNORECASE | re.MULTILINE)
-
-
-def run_check(check: Check, text: str) -> tuple[bool, str]:
-    """Return (met, detail) for one deterministic check."""
-    flags = re.IGNORECASE if check.ignore_case else 0
-    folded = text.lower() if check.ignore_case else text
-    if check.type == "regex":
-        match = re.search(check.pattern, text, flags | re.MULTILINE)
-        return (match is not None, f"matched '{match.group(0)[:60]}'" if match else "no match")
-    if check.type in ("contains", "not_contains"):
-        phrases = check.phrases or []
-        found = [p for p in phrases if (p.lower() if check.ignore_case else p) in folded]
-        if check.type == "not_contains":
-            return (not found, f"found {found}" if found else "none found")
-        met = bool(found) if check.any else len(found) == len(phrases)
-        return (met, f"found {len(found)} of {len(phrases)}: {found}")
-    if check.type == "sections":
-        headings = check.sections or []
-        present = [h for h in headings if _heading_pattern(h).search(text)]
-        missing = [h for h in headings if h not in present]
-        detail = f"found {len(present)} of {len(headings)} headings" + (f"; missing {missing}" if missing else "")
-        return (not missing, detail)
-    if check.type == "word_limit":
-        words = len(text.split())
-        return (words <= check.max_words, f"{words} words (limit {check.max_words})")
-    raise ValueError(f"unknown check type {check.type}")  # config validation makes this unreachable
+from .checks import run as run_check
+from .rubric import Criterion, Rubric, applicable_criteria
 
 
 def case_score(results: list[CriterionResult], axis: str | None = None) -> float | None:
@@ -90,8 +55,9 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, False, "flag",
                                                            f"not graded: the answer is flagged {', '.join(zero)}"))
                 elif crit.check is not None:
-                    met, detail = run_check(crit.check, answer.completion.text)
-                    answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, met, "check", detail))
+                    outcome = run_check(crit.check, answer.completion.text, _prompt(case))
+                    answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, outcome.met, "check",
+                                                           outcome.detail))
                 elif not judge_ids or not judge_criteria or ask is None:
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, None, "skipped",
                                                            "no judge configured"))
@@ -132,3 +98,8 @@ def flag_answers(cases: list[Case], answers: dict[tuple[str, str], Answer], syst
         user = "\n".join(m.content for m in case.messages if m.role == "user")
         answer.flags = answer_flags(answer.completion.text, answer.completion.finish_reason, system_prompt=system.strip(),
                                     user_text=user, language=case_language(case.tags, case.meta))
+
+
+def _prompt(case: Case) -> str:
+    """What a check that looks at the prompt (IFEval's "repeat the request") compares with: the last user turn."""
+    return next((m.content for m in reversed(case.messages) if m.role == "user"), "")

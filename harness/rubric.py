@@ -5,12 +5,11 @@ A criterion is *met* when the behaviour it describes is present; negative points
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from .checks import CheckSpec
 from .errors import from_validation
 from .yamlfile import load_yaml
 
@@ -19,37 +18,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Check(Strict):
-    """A deterministic check. `met` means: the behaviour the criterion describes is present."""
-
-    type: Literal["regex", "contains", "not_contains", "sections", "word_limit"]
-    pattern: str | None = None
-    phrases: list[str] | None = None
-    any: bool = False  # contains: any phrase (True) or all phrases (False)
-    sections: list[str] | None = None
-    max_words: int | None = Field(None, ge=1)
-    ignore_case: bool = True
-
-    @model_validator(mode="after")
-    def _needs(self):
-        need = {"regex": "pattern", "contains": "phrases", "not_contains": "phrases",
-                "sections": "sections", "word_limit": "max_words"}[self.type]
-        if getattr(self, need) in (None, []):
-            raise ValueError(f"check type '{self.type}' needs '{need}'")
-        if self.type == "regex":
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regex: {exc}") from None
-        return self
-
-
 class Criterion(Strict):
     id: str
     text: str
     points: float
     axis: str
-    check: Check | None = None
+    check: CheckSpec | None = None  # graded by code (harness.checks); without one, by the judge
     applies_to: list[str] | None = None  # case tags; None means every case
 
     @field_validator("points")

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from harness.grading import applicable_criteria, case_score, run_check
+from harness.checks import parse_check, run
+from harness.grading import applicable_criteria, case_score
 from harness.records import CriterionResult
-from harness.rubric import Check, Criterion
+from harness.rubric import Criterion
+
+
+def Check(**options):  # noqa: N802 - reads like the spec it builds
+    return parse_check(options)
+
+
+def run_check(spec, text):
+    outcome = run(spec, text)
+    return outcome.met, outcome.detail
 
 SBAR = """**Situation:** cough for 3 weeks.
 Background - smoker, 40 pack-years.

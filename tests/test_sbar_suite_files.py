@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from harness.config import LoadedSuite, load_suite
-from harness.grading import applicable_criteria, run_check
+from harness.checks import run
+from harness.grading import applicable_criteria
+
+
+def run_check(spec, text):
+    outcome = run(spec, text)
+    return outcome.met, outcome.detail
 from harness.rubric import Criterion, Rubric, load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
