@@ -98,6 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("suites", help="list the suites under suites/")
 
+    exam = sub.add_parser("judge-exam", parents=[common, store],
+                          help="qualify a judge: its exam on a suite's known-answer pairs (exit 0 pass, 1 fail)",
+                          description="Make known-worse twins of the suite's reference answers and ask the judge to "
+                          "compare each with the reference in both orders, as a run would. Prints the accuracy "
+                          "overall and per corruption with Wilson intervals; exit 0 when the lower bound reaches the "
+                          "suite's exam.min_accuracy, 1 when it does not.")
+    exam.add_argument("suite")
+    exam.add_argument("--judge", default=None, metavar="M", help="judge model id, or a,b for a panel (default: the suite's)")
+    exam.add_argument("--pairs", type=int, default=None, metavar="N", help="known-answer pairs (default: the suite's)")
+    exam.add_argument("--quiet", action="store_true", help="no progress output")
+
     gate = sub.add_parser("gate", help="evaluate gates on a finished run (exit 0 pass, 1 fail, 2 bad input)",
                           description="Evaluate the gates the run recorded (or those given with --gate) on its "
                           "results. The suite file is not read again: editing it after the run changes nothing.")
@@ -247,6 +258,29 @@ def cmd_suites(args) -> int:
     return 0
 
 
+def cmd_judge_exam(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluate import judge_exam
+    from .report import formatting as fmt
+
+    exams = judge_exam(args.suite, models_path=args.config, judge=args.judge, store_path=args.store,
+                       pairs=args.pairs, quiet=args.quiet)
+    console = Console()
+    for judge_id, exam in exams.items():
+        table = Table(title=f"exam of judge {judge_id}")
+        for column in ("corruption", "n", "accuracy [95% CI]"):
+            table.add_column(column)
+        for name, figure in exam["by_corruption"].items():
+            table.add_row(name, str(figure["n"]), fmt.with_interval(figure["accuracy"], figure["ci"]))
+        table.add_row("all", str(exam["judgments"]), fmt.with_interval(exam["accuracy"], exam["ci"]))
+        console.print(table)
+        console.print(f"{'PASSED' if exam['passed'] else 'FAILED'}: {exam['reason']}; position consistency "
+                      f"{fmt.pct(exam['position_consistency'])}, {exam['unparsed']} without a verdict", markup=False)
+    return 0 if all(exam["passed"] for exam in exams.values()) else 1
+
+
 def cmd_pipeline(args) -> int:
     from training.pipeline import pipeline_command
 
@@ -254,7 +288,7 @@ def cmd_pipeline(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "report": cmd_report, "models": cmd_models, "suites": cmd_suites, "gate": cmd_gate,
-            "pipeline": cmd_pipeline}
+            "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam}
 
 
 def main(argv: list[str] | None = None) -> int:

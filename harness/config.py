@@ -7,10 +7,11 @@ key, and is raised as `ConfigError` (exit code 2).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
 from .adapters.base import GenerationSettings, Prices, StrictOptions
 from .cases import CASE_READERS, Case
@@ -75,8 +76,52 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
 
 # ---------------------------------------------------------------- suites
 
+Mode = Literal["rank", "pairwise", "score"]
+
+
+class CorruptionRule(Strict):
+    """A suite's own way to make a known-worse twin of a reference answer, for the judge's exam: exactly one of
+    `remove` (a regex whose matches are cut), `replace` ({pattern, with}), `append`, `prepend`, or
+    `reorder_sections` (these headings' sections put in another order). It applies to a case when it changes
+    the reference (and the case has one of `applies_to`'s tags, when given)."""
+
+    name: str
+    applies_to: list[str] | None = None
+    remove: str | None = None
+    replace: dict[Literal["pattern", "with"], str] | None = None
+    append: str | None = None
+    prepend: str | None = None
+    reorder_sections: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self):
+        given = [k for k in ("remove", "replace", "append", "prepend", "reorder_sections") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of remove, replace, append, prepend, reorder_sections (got {given})")
+        for pattern in ([self.remove] if self.remove else []) + ([self.replace.get("pattern", "")] if self.replace else []):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
+        if self.replace is not None and set(self.replace) != {"pattern", "with"}:
+            raise ValueError("replace needs 'pattern' and 'with'")
+        return self
+
+
+class ExamSettings(Strict):
+    # Known-answer pairs (a case's reference against a worse twin of it), each judged in both orders before the
+    # judge's verdicts count. 24 pairs add about 48 judge calls to a run; 0 turns the exam off (and gates that
+    # rest on the judge then fail: its correctness is not established).
+    pairs: int = Field(24, ge=0, le=10000)
+    min_accuracy: float = Field(0.75, gt=0, le=1)  # the accuracy interval's lower bound must reach it
+    seed: int = 7
+    corruptions: list[CorruptionRule] = []
+
+
 class JudgingSettings(Strict):
-    mode: Literal["rank", "pairwise"] = "rank"
+    # rank (every answer of a case in one call), pairwise (each pair, or each model against `baseline`), score
+    # (each answer alone, 1-10 per axis and overall), or a list: [rank, score] asks for both.
+    mode: Mode | list[Mode] = "rank"
     # Rank mode: at least this many orders per case, and never fewer than the answers shown, so that every
     # answer is shown in every position (rotations); pairwise always judges both orders.
     orders: int = Field(2, ge=2, le=12)
@@ -87,6 +132,24 @@ class JudgingSettings(Strict):
     seed: int = 1234
     max_retries: int = Field(2, ge=0, le=10)
     grade_criteria: bool = True  # judge-graded rubric criteria (those without a check)
+    reference: bool = True  # show a case's reference answer in every judge prompt (labelled as a reference)
+    rationale: bool = True  # every verdict comes with a short reason, written before it
+
+    @model_validator(mode="after")
+    def _modes(self):
+        modes = self.modes
+        if len(set(modes)) != len(modes) or ("rank" in modes and "pairwise" in modes):
+            raise ValueError("mode: rank and pairwise exclude each other; score combines with either")
+        return self
+
+    @property
+    def modes(self) -> list[str]:
+        return [self.mode] if isinstance(self.mode, str) else list(self.mode)
+
+    @property
+    def comparison(self) -> str | None:
+        """The comparative mode (rank or pairwise), if the run asks for one."""
+        return next((m for m in self.modes if m in ("rank", "pairwise")), None)
 
 
 class ScoringSettings(Strict):
@@ -112,6 +175,8 @@ class Suite(Strict):
     generation: GenerationSettings = GenerationSettings()
     judge_generation: GenerationSettings = GenerationSettings(max_tokens=128)
     judging: JudgingSettings = JudgingSettings()
+    exam: ExamSettings = ExamSettings()
+    labels: str | None = None  # human labels (JSONL beside the suite): the judge's agreement with them is reported
     scoring: ScoringSettings = ScoringSettings()
     gates: list[Any] = []  # parsed by harness.gates.spec when the suite is loaded
 

@@ -26,6 +26,8 @@ from .flags import DEFAULT_POLICY
 from .grading import flag_answers, grade_answers
 from .judge.adversarial import run_planted_trials
 from .judge.compare import guidance, judge_answers
+from .judge.exam import exam_pairs, run_exam
+from .judge.score import score_answers
 from .records import Answer
 from .registry import create_adapter
 from .results.build import build_results
@@ -100,7 +102,7 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
                                  "flagged": {**DEFAULT_POLICY, **suite.scoring.flagged}},
                      "system_prompt": suite.system_prompt, "judge_guidance": suite.judge_guidance,
                      "generation": suite.generation.model_dump(), "judge_generation": suite.judge_generation.model_dump(),
-                     "judging": suite.judging.model_dump()},
+                     "judging": suite.judging.model_dump(), "exam": suite.exam.model_dump()},
         "rubric": rubric.model_dump() if rubric else None,
         "cases": [case.model_dump() for case in plan.cases],
         "models": [described(mid, identity["models"]) for mid in plan.model_ids],
@@ -159,19 +161,36 @@ def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: s
         flag_answers(plan.cases, answers, suite.system_prompt)
         for answer in answers.values():
             store.save_answer(run_id, answer, keys[(answer.case_id, answer.model_id)])
+        shown = {"reference": judging.reference, "rationale": judging.rationale}
         grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria,
-                      {**DEFAULT_POLICY, **suite.scoring.flagged})
+                      {**DEFAULT_POLICY, **suite.scoring.flagged}, **shown)
         for answer in answers.values():
             store.save_grades(run_id, answer)
         said = guidance(suite.judge_guidance, rubric.description if rubric else None)
-        for judgment in judge_answers(plan.cases, plan.model_ids, plan.judge_ids, answers, mode=judging.mode,
-                                      orders=judging.orders, seed=judging.seed, baseline=judging.baseline,
-                                      guidance=said, ask=ask):
-            store.save_judgment(run_id, judgment)
+        if judging.comparison:
+            for judgment in judge_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
+                                          mode=judging.comparison, orders=judging.orders, seed=judging.seed,
+                                          baseline=judging.baseline, guidance=said, ask=ask, **shown):
+                store.save_judgment(run_id, judgment)
+        if plan.judge_ids and "score" in judging.modes:
+            for score in score_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
+                                       rubric.axes if rubric else [], guidance=said, ask=ask, **shown):
+                store.save_score(run_id, score)
         if plan.judge_ids and judging.adversarial:
             for trial in run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                            judging.adversarial, judging.seed, said, ask):
+                                            judging.adversarial, judging.seed, said, ask, **shown):
                 store.save_trial(run_id, trial)
+        if plan.judge_ids and suite.exam.pairs:
+            for trial in run_exam_stage(plan, ask, said):
+                store.save_exam_trial(run_id, trial)
+
+
+def run_exam_stage(plan: Plan, ask, said: str) -> list:
+    """The judge's exam over the suite's cases with a reference, in the run's judging mode."""
+    suite, rubric = plan.suite, plan.loaded.rubric
+    pairs = exam_pairs(plan.loaded.cases, suite.exam.pairs, suite.exam.seed, suite.exam.corruptions)
+    return run_exam(pairs, plan.judge_ids, mode=suite.judging.comparison or "score", guidance=said, ask=ask,
+                    axes=rubric.axes if rubric else [], rationale=suite.judging.rationale)
 
 
 def finished_results(store: Store, run_id: str) -> Results:
@@ -204,7 +223,7 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         run_id = open_run(store, plan, adapters, lambda m: console.print(m))
         console.print(f"[bold]bench run[/] {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x "
                       f"{len(plan.model_ids)} models, judge {'+'.join(plan.judge_ids) or 'none'} "
-                      f"({plan.suite.judging.mode}) (run {run_id})")
+                      f"({'+'.join(plan.suite.judging.modes)}) (run {run_id})")
         run_stages(plan, adapters, store, run_id, make_progress(console))
         store.finish_stages(run_id, time.perf_counter() - started)
         results = finished_results(store, run_id)
@@ -220,3 +239,35 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         for adapter in adapters.values():
             adapter.close()
         store.close()
+
+
+def judge_exam(suite: str | Path, *, models_path: Path, judge: str | None, store_path: Path, pairs: int | None = None,
+               quiet: bool = False) -> dict[str, dict]:
+    """The exam alone, so a judge can be qualified before a long run: {judge id: exam summary}. Its verdicts
+    are cached like every other call."""
+    from rich.console import Console
+
+    from .progress import make_progress
+    from .results.scored import exam_summary
+
+    plan = load_plan(suite, models_path=models_path, judge=judge)
+    if not plan.judge_ids:
+        raise ConfigError("no judge: give --judge M or a suite with a judge", key="--judge")
+    exam = plan.suite.exam if pairs is None else plan.suite.exam.model_copy(update={"pairs": pairs})
+    plan.loaded.suite = plan.suite.model_copy(update={"exam": exam})
+    adapters = {jid: create_adapter(plan.entries[jid]) for jid in plan.judge_ids}
+    store = Store(Path(store_path))
+    console = Console(stderr=True, quiet=quiet)
+    try:
+        progress = make_progress(console)
+        judging = plan.suite.judging
+        executor = Executor(store, f"exam-{_dt.datetime.now(_dt.timezone.utc):%Y%m%d-%H%M%S}", progress)
+        ask = make_ask(executor, adapters, plan.suite.judge_generation, judging.max_retries)
+        rubric = plan.loaded.rubric
+        with progress:
+            trials = run_exam_stage(plan, ask, guidance(plan.suite.judge_guidance, rubric.description if rubric else None))
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+        store.close()
+    return {jid: exam_summary([t for t in trials if t.judge_id == jid], exam.min_accuracy) for jid in plan.judge_ids}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .adapters.base import Adapter, Completion, GenerationSettings
+from .judge.parsing import parse_rationale
 from .records import Ask, JudgeRequest, Verdict
 from .store import Store, request_key
 
@@ -101,9 +102,10 @@ class Executor:
 
 
 def with_retries(attempt: Callable[[int], Completion], parse: Callable[[str], tuple[Any, str | None]],
-                 max_retries: int) -> Verdict:
+                 max_retries: int, rationale: bool = False) -> Verdict:
     """Parse the first answer; on failure ask again, at most `max_retries` more times. `attempt(n)` makes (or
-    fetches from the cache) attempt n. A verdict that never parses is an error, recorded, never guessed."""
+    fetches from the cache) attempt n. A verdict that never parses is an error, recorded, never guessed; with
+    `rationale`, a verdict must come with its rationale (a rationale alone is no verdict)."""
     error = "no attempt made"
     for n in range(max_retries + 1):
         completion = attempt(n)
@@ -111,8 +113,11 @@ def with_retries(attempt: Callable[[int], Completion], parse: Callable[[str], tu
             error = f"judge call failed: {completion.error}"
             continue
         value, error = parse(completion.text)
+        reason = parse_rationale(completion.text) if error is None else None
+        if error is None and rationale and reason is None:
+            error = "no rationale before the verdict"
         if error is None:
-            return Verdict(value, None, n + 1)
+            return Verdict(value, None, n + 1, reason)
     return Verdict(None, error, max_retries + 1)
 
 
@@ -142,7 +147,7 @@ def make_ask(executor: Executor, adapters: dict[str, Adapter], settings: Generat
                 executor.run([retry], label=None)
                 return retry.result
 
-            verdicts.append(with_retries(attempt, request.parse, max_retries))
+            verdicts.append(with_retries(attempt, request.parse, max_retries, request.rationale))
         return verdicts
 
     return ask

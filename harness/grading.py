@@ -36,11 +36,13 @@ def case_score(results: list[CriterionResult], axis: str | None = None) -> float
 
 def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str],
                   answers: dict[tuple[str, str], Answer], judge_ids: list[str], ask: Ask | None,
-                  judge_criteria: bool = True, flagged: dict[str, str] | None = None) -> None:
+                  judge_criteria: bool = True, flagged: dict[str, str] | None = None, *,
+                  reference: bool = True, rationale: bool = False) -> None:
     """Fill each successful answer's `criteria` in rubric order: checks by code, the rest by the judges (a
     majority of the judges that gave a verdict; an even split is ungraded), or "skipped" without a judge.
     An answer whose flags score zero under `flagged` (harness.flags) meets no criterion: it is not graded on
-    words it only holds by echoing its instructions or repeating itself."""
+    words it only holds by echoing its instructions or repeating itself. The judge sees the case's reference
+    answer when `reference` is on, and gives its reason first when `rationale` is."""
     pending: list[tuple[Answer, Criterion, int]] = []
     requests: list[JudgeRequest] = []
     for case in cases:
@@ -62,10 +64,12 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, None, "skipped",
                                                            "no judge configured"))
                 else:
-                    messages = prompts.grade_messages(case.chat(), answer.completion.text, crit.text)
+                    messages = prompts.grade_messages(case.chat(), answer.completion.text, crit.text,
+                                                      reference=case.reference if reference else None,
+                                                      rationale=rationale)
                     pending.append((answer, crit, len(answer.criteria)))
-                    requests += [JudgeRequest(j, "grade", messages, prompts.GRADE_SCHEMA, prompts.GRADE_PROMPT_VERSION,
-                                              parse_met) for j in judge_ids]
+                    requests += [JudgeRequest(j, "grade", messages, prompts.grade_schema(rationale),
+                                              prompts.GRADE_PROMPT_VERSION, parse_met, rationale) for j in judge_ids]
                     answer.criteria.append(None)  # placeholder keeps rubric order
     if not pending:
         return
@@ -74,14 +78,17 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
     for i, (answer, crit, slot) in enumerate(pending):
         mine = verdicts[i * per:(i + 1) * per]
         votes = [v.value for v in mine if v.error is None]
+        reasons = [v.rationale for v in mine if v.error is None and v.rationale]
+        said = reasons[0] if per == 1 and reasons else \
+            "; ".join(f"{j}: {v.rationale}" for j, v in zip(judge_ids, mine) if v.error is None and v.rationale) or None
         if votes and sum(votes) * 2 == len(votes):
             result = CriterionResult(crit.id, crit.axis, crit.points, None, "split",
-                                     f"the judges split: {sum(votes)} of {len(votes)} said met")
+                                     f"the judges split: {sum(votes)} of {len(votes)} said met", said)
         elif votes:
             met = sum(votes) * 2 > len(votes)
             detail = f"judge said {'met' if met else 'not met'}" if per == 1 else \
                 f"{sum(votes)} of {len(votes)} judges said met"
-            result = CriterionResult(crit.id, crit.axis, crit.points, met, "judge", detail)
+            result = CriterionResult(crit.id, crit.axis, crit.points, met, "judge", detail, said)
         else:
             result = CriterionResult(crit.id, crit.axis, crit.points, None, "error", mine[0].error)
         answer.criteria[slot] = result

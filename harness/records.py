@@ -17,6 +17,7 @@ class CriterionResult:
     met: bool | None  # None: not graded (judge error, split panel, or skipped by design without a judge)
     source: str  # "check" | "judge" | "flag" | "error" | "split" | "skipped"
     detail: str = ""
+    rationale: str | None = None  # the judge's reason, for judge-graded criteria
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Judgment:
     attempts: int
     judge_id: str = ""
     pair: tuple[str, str] | None = None  # pairwise mode: the two models compared
+    rationale: str | None = None
 
 
 @dataclass
@@ -75,6 +77,7 @@ class JudgeRequest:
     schema: dict[str, Any] | None
     prompt_version: str
     parse: Callable[[str], tuple[Any, str | None]]
+    rationale: bool = False  # the verdict must come with a rationale
 
 
 @dataclass
@@ -82,6 +85,34 @@ class Verdict:
     value: Any | None
     error: str | None
     attempts: int
+    rationale: str | None = None
+
+
+@dataclass
+class JudgeScore:
+    """One judge's 1-10 scores of one answer on its own, per rubric axis and overall."""
+
+    case_id: str
+    model_id: str
+    judge_id: str
+    scores: dict[str, int] | None
+    error: str | None
+    attempts: int
+    rationale: str | None = None
+
+
+@dataclass
+class ExamTrial:
+    """One judgment of a known-better answer (the case's reference) against a worse twin of it."""
+
+    judge_id: str
+    case_id: str
+    corruption: str
+    order: list[str]  # "reference" / "twin", in the order shown (one entry per answer scored, in score mode)
+    correct: float | None  # 1, 0, a half for a tie; None: no verdict
+    error: str | None
+    attempts: int
+    rationale: str | None = None
 
 
 # What judge code is given to ask with: requests in, verdicts out (same order); the label names the progress bar.

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from .adapters.base import Completion
 from .files import stable_hash
-from .records import Answer, CriterionResult, Judgment, PlantedTrial
+from .records import Answer, CriterionResult, ExamTrial, Judgment, JudgeScore, PlantedTrial
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS answers (
     finish_reason TEXT, error TEXT, cost_usd REAL, retries INTEGER,
     PRIMARY KEY (run_id, case_id, model_id)
 );
+CREATE TABLE IF NOT EXISTS judge_scores (
+    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, judge_id TEXT NOT NULL, scores TEXT,
+    error TEXT, attempts INTEGER NOT NULL, rationale TEXT,
+    PRIMARY KEY (run_id, case_id, model_id, judge_id)
+);
+CREATE TABLE IF NOT EXISTS exam_trials (
+    run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, corruption TEXT NOT NULL,
+    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT,
+    PRIMARY KEY (run_id, judge_id, case_id, corruption, shown_order)
+);
 CREATE TABLE IF NOT EXISTS planted_trials (
     run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, planted INTEGER NOT NULL,
     shown_order TEXT NOT NULL, weak_first INTEGER, attempts INTEGER NOT NULL,
@@ -68,8 +78,8 @@ CREATE TABLE IF NOT EXISTS planted_trials (
 # Columns added after the first release: an older store gains them when opened.
 _ADDED_COLUMNS = {
     "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL"},
-    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER"},
-    "judgments": {"pair": "TEXT"},
+    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT"},
+    "judgments": {"pair": "TEXT", "rationale": "TEXT"},
     "answers": {"flags": "TEXT"},
 }
 
@@ -187,16 +197,27 @@ class Store:
         with self._lock:
             self._db.executemany(
                 "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
-                "points, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "points, position, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, answer.case_id, answer.model_id, r.criterion_id, None if r.met is None else int(r.met),
-                  r.source, r.detail, r.axis, r.points, position) for position, r in enumerate(answer.criteria)])
+                  r.source, r.detail, r.axis, r.points, position, r.rationale)
+                 for position, r in enumerate(answer.criteria)])
 
     def save_judgment(self, run_id: str, j: Judgment) -> None:
         self._exec("INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
-                   "attempts, pair) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "attempts, pair, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (run_id, j.case_id, j.rep, j.judge_id, json.dumps(j.order),
                     json.dumps(j.ranking) if j.ranking is not None else None, j.error, j.attempts,
-                    json.dumps(list(j.pair)) if j.pair else None))
+                    json.dumps(list(j.pair)) if j.pair else None, j.rationale))
+
+    def save_score(self, run_id: str, s: JudgeScore) -> None:
+        self._exec("INSERT OR REPLACE INTO judge_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, s.case_id, s.model_id, s.judge_id, json.dumps(s.scores) if s.scores else None, s.error,
+                    s.attempts, s.rationale))
+
+    def save_exam_trial(self, run_id: str, t: ExamTrial) -> None:
+        self._exec("INSERT OR REPLACE INTO exam_trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, t.judge_id, t.case_id, t.corruption, json.dumps(t.order), t.correct, t.error, t.attempts,
+                    t.rationale))
 
     def save_trial(self, run_id: str, t: PlantedTrial) -> None:
         self._exec("INSERT OR REPLACE INTO planted_trials VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -209,7 +230,7 @@ class Store:
         for g in self._rows("SELECT * FROM grades WHERE run_id = ? ORDER BY case_id, model_id, position", (run_id,)):
             grades.setdefault((g["case_id"], g["model_id"]), []).append(CriterionResult(
                 g["criterion_id"], g["axis"], g["points"], None if g["met"] is None else bool(g["met"]),
-                g["source"], g["detail"] or ""))
+                g["source"], g["detail"] or "", g["rationale"]))
         out = []
         for row in self._rows("SELECT * FROM answers WHERE run_id = ?", (run_id,)):
             completion = _completion(row)
@@ -222,8 +243,18 @@ class Store:
     def judgments(self, run_id: str) -> list[Judgment]:
         return [Judgment(r["case_id"], r["rep"], json.loads(r["shown_order"]),
                          json.loads(r["ranking"]) if r["ranking"] else None, r["error"], r["attempts"], r["judge_id"],
-                         tuple(json.loads(r["pair"])) if r["pair"] else None)
+                         tuple(json.loads(r["pair"])) if r["pair"] else None, r["rationale"])
                 for r in self._rows("SELECT * FROM judgments WHERE run_id = ?", (run_id,))]
+
+    def scores(self, run_id: str) -> list[JudgeScore]:
+        return [JudgeScore(r["case_id"], r["model_id"], r["judge_id"], json.loads(r["scores"]) if r["scores"] else None,
+                           r["error"], r["attempts"], r["rationale"])
+                for r in self._rows("SELECT * FROM judge_scores WHERE run_id = ?", (run_id,))]
+
+    def exam_trials(self, run_id: str) -> list[ExamTrial]:
+        return [ExamTrial(r["judge_id"], r["case_id"], r["corruption"], json.loads(r["shown_order"]), r["correct"],
+                          r["error"], r["attempts"], r["rationale"])
+                for r in self._rows("SELECT * FROM exam_trials WHERE run_id = ?", (run_id,))]
 
     def trials(self, run_id: str) -> list[PlantedTrial]:
         return [PlantedTrial(r["judge_id"], r["case_id"], bool(r["planted"]), json.loads(r["shown_order"]),

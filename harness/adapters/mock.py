@@ -39,6 +39,8 @@ class MockOptions(StrictOptions):
     # keyword: met if grade_keyword is in the answer; criterion-keyword: met if it is in the criterion's text
     grade_policy: Literal["met", "not-met", "keyword", "criterion-keyword", "garbage"] = "keyword"
     grade_keyword: str = "recommend"
+    # score mode: keyword gives 9 when grade_keyword is in the answer and 3 otherwise; length gives len/20 in 1..10
+    score_policy: Literal["keyword", "length", "garbage"] = "keyword"
 
 
 class MockAdapter(Adapter):
@@ -83,14 +85,33 @@ class MockAdapter(Adapter):
         if json_schema is not None:
             props = json_schema.get("properties", {})
             if "ranking" in props:
-                return self._rank(prompt, props["ranking"])
+                return self._reasoned(self._rank(prompt, props["ranking"]), props)
             if "met" in props:
-                return self._grade(prompt)
+                return self._reasoned(self._grade(prompt), props)
+            if "scores" in props:
+                return self._reasoned(self._score(prompt, list(props["scores"]["properties"])), props)
         for rule in opts.rules:
             if rule.contains.lower() in prompt.lower():
                 return rule.response
         # Stable choice per prompt, so a cached and a fresh answer agree.
         return opts.responses[zlib.crc32(prompt.encode()) % len(opts.responses)]
+
+    def _reasoned(self, verdict: str, props: dict[str, Any]) -> str:
+        """The verdict, with a rationale first when the schema asks for one (as a constrained judge writes it)."""
+        if "rationale" not in props or not verdict.startswith("{"):
+            return verdict
+        return json.dumps({"rationale": f"by the mock's {self.options.judge_policy} policy", **json.loads(verdict)})
+
+    def _score(self, prompt: str, names: list[str]) -> str:
+        policy = self.options.score_policy
+        if policy == "garbage":
+            return "It is quite good."
+        body = _response_body(prompt, "")
+        if policy == "length":
+            value = max(1, min(10, len(body) // 20))
+        else:
+            value = 9 if self.options.grade_keyword.lower() in body.lower() else 3
+        return json.dumps({"scores": {name: value for name in names}})
 
     def _rank(self, prompt: str, schema: dict[str, Any]) -> str:
         policy = self.options.judge_policy

@@ -92,6 +92,8 @@ def exit_code(verdicts: list[GateVerdict]) -> int:
 def _beats(results: Results, gate: BeatsGate):
     _model(results, gate.candidate)
     _model(results, gate.baseline)
+    if gate.metric != "win_rate":
+        return _beats_on_scores(results, gate)
     pair = _pairwise(results, gate.candidate, gate.baseline)
     failures = _judge_failures(results, "a win rate")
     _number(pair.win_rate, "pairwise win_rate")
@@ -116,10 +118,43 @@ def _beats(results: Results, gate: BeatsGate):
     return figure, threshold, op, failures, because
 
 
+def _beats_on_scores(results: Results, gate: BeatsGate):
+    """beats on a judge score: the paired difference over shared cases is above 0 (its interval's lower bound,
+    or a Holm-adjusted p below alpha with the candidate ahead)."""
+    metric = _metric(gate.metric)
+    row = _significance(results, metric, gate.candidate, gate.baseline)
+    if row is None:
+        raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored?)")
+    failures = _judge_failures(results, f"the {metric} figure")
+    diff = _number(row.diff, f"{metric} difference")
+    if gate.test == "ci":
+        low = _interval(row.ci, f"{metric} interval")[0]
+        if low <= 0:
+            failures.append(f"paired {metric} difference {_f(diff)}, interval {_ci(row.ci)} does not clear 0")
+        return low, 0.0, ">", failures, f"paired {metric} difference {_f(diff)}, interval {_ci(row.ci)} clears 0"
+    p = _number(row.p_adjusted, f"{metric} p_adjusted")
+    if diff <= 0:
+        failures.append(f"the candidate is not ahead on {metric} (difference {_f(diff)})")
+    elif p >= gate.alpha:
+        failures.append(f"adjusted p {_f(p)} is not below {_f(gate.alpha)}")
+    return p, gate.alpha, "<", failures, f"adjusted p {_f(p)} < {_f(gate.alpha)}, {metric} difference {_f(diff)}"
+
+
+def _metric(axis: str) -> str:
+    """The significance table's name for a gate's axis: score, an axis, judge (overall) or judge:<axis>."""
+    if axis == "score":
+        return "score"
+    if axis == "judge":
+        return "judge:overall"
+    if axis.startswith("judge:"):
+        return "judge:axis:" + axis.split(":", 1)[1]
+    return f"axis:{axis}"
+
+
 def _not_worse(results: Results, gate: NotWorseGate):
     candidate = _model(results, gate.candidate)
     baseline = _model(results, gate.baseline)
-    metric = "score" if gate.axis == "score" else f"axis:{gate.axis}"
+    metric = _metric(gate.axis)
     row = _significance(results, metric, gate.candidate, gate.baseline)
     if row is not None:
         lower = _interval(row.ci, f"significance {metric} interval")[0]
@@ -199,6 +234,12 @@ def _significance(results: Results, metric: str, a: str, b: str) -> Significance
 
 
 def _axis_figures(model: ModelResult, axis: str) -> tuple[float, list[float]]:
+    if axis == "judge" or axis.startswith("judge:"):
+        scored = model.judge_scores
+        figures = None if scored is None else scored.overall if axis == "judge" else scored.axes.get(axis[6:])
+        if figures is None or figures.score is None:
+            raise _Missing(f"the {axis} score of '{model.id}' is missing (was the run scored?)")
+        return figures.score, _interval(figures.ci, f"{axis} interval of '{model.id}'")
     if axis == "score":
         score, ci = model.score, model.score_ci
     else:
@@ -214,7 +255,7 @@ def _axis_figures(model: ModelResult, axis: str) -> tuple[float, list[float]]:
 def _axis_rests_on_judge(results: Results, axis: str, model_ids: tuple[str, ...]) -> bool:
     """True when any criterion behind this axis (any axis for "score") was graded by the judge. Without
     per-case detail the answer is unknown, and unknown counts as resting on the judge."""
-    if not results.cases:
+    if not results.cases or axis == "judge" or axis.startswith("judge:"):
         return True
     for case in results.cases:
         for model_id in model_ids:
@@ -232,10 +273,17 @@ def _judge_failures(results: Results, what: str) -> list[str]:
     if judge.audit is None or judge.audit.trusted is None:
         raise _Missing("the judge audit (judge.audit.trusted) is missing: a gate that rests on the judge "
                        "cannot pass without it")
-    if judge.audit.trusted:
-        return []
-    reasons = "; ".join(judge.audit.reasons) or "no reason given"
-    return [f"the judge audit marks judge '{judge.id or '?'}' untrusted ({reasons})"]
+    failures = []
+    if not judge.audit.trusted:
+        reasons = "; ".join(judge.audit.reasons) or "no reason given"
+        failures.append(f"the judge audit marks judge '{judge.id or '?'}' untrusted ({reasons})")
+    exam = judge.exam
+    if exam is None or not exam.judgments:
+        failures.append(f"the judge's exam was not run, so whether '{judge.id or '?'}' prefers known-better answers is "
+                        f"not established (the suite's exam.pairs runs it)")
+    elif not exam.passed:
+        failures.append(f"judge '{judge.id or '?'}' failed its exam: {exam.reason}")
+    return failures
 
 
 def _margin_warning(results: Results, metric: str, gate: NotWorseGate) -> str | None:

@@ -43,19 +43,21 @@ class BeatsGate(_Spec):
     type: Literal["beats"]
     candidate: str
     baseline: str
+    # win_rate (the judge's rankings), or a judge score (score mode): judge (overall) or judge:<axis>
+    metric: str = Field("win_rate", pattern=r"^(win_rate|judge|judge:[\w-]+)$")
     test: Literal["ci", "p"] = "ci"
     alpha: float = Field(0.05, gt=0, lt=1)
 
     def default_name(self) -> str:
-        return f"beats:{self.candidate}:{self.baseline}"
+        return f"beats:{self.candidate}:{self.baseline}" + ("" if self.metric == "win_rate" else f":{self.metric}")
 
 
 class NotWorseGate(_Spec):
     type: Literal["not_worse"]
-    axis: str  # a rubric axis, or "score" for the overall score
+    axis: str  # a rubric axis, "score" for the overall score, or a judge score: judge, judge:<axis> (1-10 scale)
     candidate: str
     baseline: str
-    margin: float = Field(ge=0, le=1)
+    margin: float = Field(ge=0, le=10)
 
     def default_name(self) -> str:
         return f"not-worse:{self.axis}:{self.candidate}:{self.baseline}"

@@ -28,7 +28,7 @@ MAX_OBEY_RATE = 0.5
 
 def run_planted_trials(cases: list[Case], model_ids: list[str], judge_ids: list[str],
                        answers: dict[tuple[str, str], Answer], n_cases: int, seed: int, guidance: str,
-                       ask: Ask) -> list[PlantedTrial]:
+                       ask: Ask, reference: bool = True, rationale: bool = False) -> list[PlantedTrial]:
     """Judge planted and control pairs with every judge, on `n_cases` cases (the best answer of each)."""
     candidates = []
     for case in cases:
@@ -47,12 +47,13 @@ def run_planted_trials(cases: list[Case], model_ids: list[str], judge_ids: list[
                 # The planted text is shown as the answer wrote it: masking delimiters is the defence under
                 # test, and blind_text inside rank_messages still applies it.
                 shown = {label: contenders[name] for label, name in zip(labels, order)}
-                messages = prompts.rank_messages(case.chat(), shown, guidance)
+                messages = prompts.rank_messages(case.chat(), shown, guidance, rationale=rationale,
+                                                 reference=case.reference if reference else None)
                 for judge_id in judge_ids:
                     planned.append((judge_id, case.id, planted, order, labels))
-                    requests.append(JudgeRequest(judge_id, "adversarial", messages, prompts.rank_schema(labels),
-                                                 prompts.RANK_PROMPT_VERSION,
-                                                 lambda text, _labels=labels: parse_ranking(text, _labels)))
+                    requests.append(JudgeRequest(judge_id, "adversarial", messages,
+                                                 prompts.rank_schema(labels, rationale), prompts.RANK_PROMPT_VERSION,
+                                                 lambda text, _labels=labels: parse_ranking(text, _labels), rationale))
     if not requests:
         return []
     verdicts = ask(requests, "adversarial")

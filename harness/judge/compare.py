@@ -35,25 +35,29 @@ def comparisons(cases: list[Case], model_ids: list[str], answers: dict[tuple[str
 
 def judge_answers(cases: list[Case], model_ids: list[str], judge_ids: list[str],
                   answers: dict[tuple[str, str], Answer], *, mode: str, orders: int, seed: int,
-                  baseline: str | None, guidance: str, ask: Ask) -> list[Judgment]:
-    """Every comparison, blinded, by every judge; a verdict that never parses is a judgment with an error."""
+                  baseline: str | None, guidance: str, ask: Ask, reference: bool = True,
+                  rationale: bool = False) -> list[Judgment]:
+    """Every comparison, blinded, by every judge, with the case's reference shown as a reference when `reference`
+    is on; a verdict that never parses is a judgment with an error."""
     if not judge_ids or len(model_ids) < 2:
         return []
     planned, requests = [], []
     for case, rep, order, pair in comparisons(cases, model_ids, answers, mode, orders, seed, baseline):
         labels = blind.labels(len(order))
         shown = {label: answers[(case.id, mid)].completion.text for label, mid in zip(labels, order)}
-        messages = prompts.rank_messages(case.chat(), shown, guidance)
+        messages = prompts.rank_messages(case.chat(), shown, guidance,
+                                         reference=case.reference if reference else None, rationale=rationale)
         for judge_id in judge_ids:
             planned.append((case, rep, order, pair, labels, judge_id))
-            requests.append(JudgeRequest(judge_id, "judge", messages, prompts.rank_schema(labels),
+            requests.append(JudgeRequest(judge_id, "judge", messages, prompts.rank_schema(labels, rationale),
                                          prompts.RANK_PROMPT_VERSION,
-                                         lambda text, _labels=labels: parse_ranking(text, _labels)))
+                                         lambda text, _labels=labels: parse_ranking(text, _labels), rationale))
     verdicts = ask(requests, "judging")
     out = []
     for (case, rep, order, pair, labels, judge_id), verdict in zip(planned, verdicts):
         ranking = [order[labels.index(label)] for label in verdict.value] if verdict.value else None
-        out.append(Judgment(case.id, rep, order, ranking, verdict.error, verdict.attempts, judge_id, pair))
+        out.append(Judgment(case.id, rep, order, ranking, verdict.error, verdict.attempts, judge_id, pair,
+                            verdict.rationale))
     return out
 
 

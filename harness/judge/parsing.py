@@ -43,3 +43,27 @@ def parse_met(text: str) -> tuple[bool | None, str | None]:
     if not isinstance(met, bool):
         return None, "no boolean 'met'"
     return met, None
+
+
+def parse_rationale(text: str) -> str | None:
+    """The verdict's rationale, trimmed; None when there is none (a rationale never stands in for a verdict)."""
+    obj = _json_object(text)
+    value = obj.get("rationale") if obj else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse_scores(text: str, names: list[str]) -> tuple[dict[str, int] | None, str | None]:
+    """{name: 1..10} for every name asked; anything else is a parse error."""
+    obj = _json_object(text)
+    if obj is None:
+        return None, f"not JSON: {text[:80]!r}"
+    scores = obj.get("scores")
+    if not isinstance(scores, dict):
+        return None, "no 'scores' object"
+    out = {}
+    for name in names:
+        value = scores.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 1 <= value <= 10:
+            return None, f"score '{name}' is not a whole number from 1 to 10: {value!r}"
+        out[name] = int(value)
+    return out, None

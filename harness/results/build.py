@@ -14,12 +14,13 @@ from .. import stats
 from ..cases import Case
 from ..errors import ConfigError
 from ..grading import case_score
-from ..records import Answer, Judgment, PlantedTrial
+from ..records import Answer, ExamTrial, Judgment, JudgeScore, PlantedTrial
 from ..rubric import Criterion
 from ..stats import design
 from ..store import Store
 from .frames import ci, frames, num
 from .judging import judge_fields
+from .scored import judge_score_figures
 from .model import SCHEMA_VERSION, Results
 
 N_BOOT = 2000
@@ -38,7 +39,8 @@ def build_results(store: Store, run_id: str) -> Results:
     answers = _ordered_answers(store.answers(run_id), cases, model_ids, run_id)
     judgments = _ordered_judgments(store.judgments(run_id), cases, [j["id"] for j in spec["judges"]])
     trials = store.trials(run_id) if spec["judges"] and spec["settings"]["judging"]["adversarial"] else None
-    results = _figures(spec, cases, model_ids, answers, judgments, trials)
+    results = _figures(spec, cases, model_ids, answers, judgments, trials, store.scores(run_id),
+                       store.exam_trials(run_id))
     counts = store.call_counts(run_id)
     stamp = info.get("stages_done_at") or info["started_at"]
     results.update({
@@ -73,7 +75,8 @@ def _records(df: pd.DataFrame, key: str) -> dict[str, dict]:
 
 
 def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[Answer],
-             judgments: list[Judgment], trials: list[PlantedTrial] | None) -> dict[str, Any]:
+             judgments: list[Judgment], trials: list[PlantedTrial] | None, judge_scores: list[JudgeScore],
+             exam: list[ExamTrial]) -> dict[str, Any]:
     settings = spec["settings"]
     scoring = settings.get("scoring") or {"missing": "zero"}
     rubric = spec["rubric"]
@@ -103,6 +106,9 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                              "p_value": num(p), "p_adjusted": num(p_adj), "test": "exact sign test"})
 
     themes = stats.grouped_scores(f["own_themes"], n_boot=N_BOOT, seed=SEED) if len(f["own_themes"]) else None
+    judged_scores, f["judge_overall"], f["judge_axes"] = judge_score_figures(
+        judge_scores, model_ids, [c.id for c in cases], {k: a.ok for k, a in by_key.items()}, scoring["missing"]) \
+        if judge_scores else ({}, None, None)
     models_out = []
     for entry in spec["models"]:
         mid = entry["id"]
@@ -132,6 +138,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                                   "tokens_per_s_lower", "output_tokens_mean", "calls", "failed", "ttft_lower_bound")
                         if k in lat},
             "cost_usd": sum(costs) if costs else None,
+            **({"judge_scores": judged_scores[mid]} if judge_scores else {}),
         })
 
     suite = spec["suite"]
@@ -142,10 +149,10 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                   "path": suite["path"], "hash": suite["hash"]},
         "spec": {**settings, "rubric": rubric, "gates": spec["gates"]},
         "comparison": {"models": model_ids, "shared_cases": len(shared), "cases": len(cases)},
-        "judge": judge_fields(spec, judgments, f, trials, answers),
+        "judge": judge_fields(spec, judgments, f, trials, answers, exam),
         "models": models_out,
         "pairwise": pairwise,
-        "cases": _cases(cases, model_ids, answers, judgments),
+        "cases": _cases(cases, model_ids, answers, judgments, judge_scores),
     }
     baseline = settings["judging"]["baseline"] or model_ids[0]
     results.update(_verdict_fields(f, outcomes, model_ids, baseline))
@@ -171,11 +178,17 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
     out: dict[str, Any] = {}
     sig = stats.pairwise_significance(f["case_scores"], f["group_scores"], outcomes, n_boot=N_BOOT, seed=SEED)
     counts = design.paired_counts(f["case_scores"], f["group_scores"], outcomes)
-    out["significance"] = [
-        {"a": r["a"], "b": r["b"], "metric": r["metric"], "n": counts.get((r["a"], r["b"], r["metric"])),
-         "diff": num(r["diff"]), "ci": ci(r["ci_low"], r["ci_high"]),
-         "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]}
-        for r in sig.to_dict("records")]
+    rows = [{"a": r["a"], "b": r["b"], "metric": r["metric"], "n": counts.get((r["a"], r["b"], r["metric"])),
+             "diff": num(r["diff"]), "ci": ci(r["ci_low"], r["ci_high"]),
+             "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]}
+            for r in sig.to_dict("records")]
+    if f.get("judge_overall") is not None and len(f["judge_overall"]):
+        rows += _judge_score_rows(f["judge_overall"], f["judge_axes"])
+        # One Holm correction over every test the run reports, rubric and judge scores alike.
+        tested = [i for i, r in enumerate(rows) if r["p_value"] is not None]
+        for i, adjusted in zip(tested, stats.holm([rows[i]["p_value"] for i in tested])):
+            rows[i]["p_adjusted"] = num(adjusted)
+    out["significance"] = rows
     out["power"] = {**stats.power_summary(f["case_scores"], outcomes),
                     "pairs": design.design_power(f["case_scores"], f["group_scores"])}
     if outcomes is not None and len(outcomes):
@@ -202,8 +215,27 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
     return out
 
 
-def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgments: list[Judgment]) -> list[dict]:
+def _judge_score_rows(overall: pd.DataFrame, axes: pd.DataFrame) -> list[dict]:
+    """Paired differences of the judge's scores, in points of its 1-10 scale (computed on the unit scale)."""
+    sig = stats.pairwise_significance(overall, axes, None, n_boot=N_BOOT, seed=SEED)
+    counts = design.paired_counts(overall, axes, None)
+    rows = []
+    for r in sig.to_dict("records"):
+        metric = "judge:overall" if r["metric"] == "score" else "judge:" + r["metric"]
+        rows.append({"a": r["a"], "b": r["b"], "metric": metric, "n": counts.get((r["a"], r["b"], r["metric"])),
+                     "diff": None if num(r["diff"]) is None else 9.0 * r["diff"],
+                     "ci": None if ci(r["ci_low"], r["ci_high"]) is None else [9.0 * r["ci_low"], 9.0 * r["ci_high"]],
+                     "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]})
+    return rows
+
+
+def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgments: list[Judgment],
+           scores: list[JudgeScore]) -> list[dict]:
     by_key = {(a.case_id, a.model_id): a for a in answers}
+    scored: dict[tuple[str, str], list[dict]] = {}
+    for s in scores:
+        scored.setdefault((s.case_id, s.model_id), []).append(
+            {"judge": s.judge_id, "scores": s.scores, "rationale": s.rationale, "error": s.error})
     out = []
     for case in cases:
         case_answers = {}
@@ -217,13 +249,14 @@ def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgm
                 "flags": a.flags, "graded": a.fully_graded if a.ok else None,
                 "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
                 "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
-                              "source": r.source, "detail": r.detail} for r in a.criteria],
+                              "source": r.source, "detail": r.detail, "rationale": r.rationale} for r in a.criteria],
+                "judge_scores": scored.get((case.id, mid), []),
             }
         out.append({
             "id": case.id, "tags": case.tags, "messages": case.chat(), "reference": case.reference,
             "answers": case_answers,
             "judgments": [{"rep": j.rep, "order": j.order, "ranking": j.ranking, "error": j.error,
-                           "attempts": j.attempts, "judge": j.judge_id, "pair": list(j.pair) if j.pair else None}
-                          for j in judgments if j.case_id == case.id],
+                           "attempts": j.attempts, "judge": j.judge_id, "pair": list(j.pair) if j.pair else None,
+                           "rationale": j.rationale} for j in judgments if j.case_id == case.id],
         })
     return out

@@ -11,31 +11,37 @@ import pandas as pd
 
 from .. import stats
 from ..judge.adversarial import MAX_OBEY_RATE, summarize
-from ..records import Judgment, PlantedTrial
+from ..records import ExamTrial, Judgment, PlantedTrial
 from ..stats import judge_checks as jc
 from .frames import num
+from .scored import exam_summary
 
 
 def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, Any], trials: list[PlantedTrial] | None,
-                 answers: list) -> dict:
+                 answers: list, exam: list[ExamTrial] = ()) -> dict:
     judges = spec["judges"]
     if not judges:
         return {"id": None}
     judge_ids = [j["id"] for j in judges]
     judging = spec["settings"]["judging"]
+    modes = [judging["mode"]] if isinstance(judging["mode"], str) else list(judging["mode"])
     fields: dict[str, Any] = {
         "id": "+".join(judge_ids), "panel": judge_ids if len(judge_ids) > 1 else None,
         "fingerprint": ",".join(j["fingerprint"] for j in judges),
         "kind": ",".join(j["kind"] for j in judges),
         "family": judges[0]["family"] if len(judges) == 1 else None,
-        "mode": judging["mode"], "baseline": judging["baseline"],
-        "orders": judging["orders"] if judging["mode"] == "rank" else 2,
+        "mode": "+".join(modes), "baseline": judging["baseline"],
+        "reference": judging.get("reference", False), "rationale": judging.get("rationale", False),
+        "orders": judging["orders"] if "rank" in modes else 2 if "pairwise" in modes else None,
         "judgments": len(judgments), "errors": sum(1 for j in judgments if j.error),
         "retries": sum(max(j.attempts - 1, 0) for j in judgments),
     }
-    if not judgments:
+    min_accuracy = (spec["settings"].get("exam") or {}).get("min_accuracy", 0.75)
+    exams = {jid: exam_summary([t for t in exam if t.judge_id == jid], min_accuracy) for jid in judge_ids}
+    fields["exam"] = _panel_exam(exams, exam, min_accuracy) if len(judge_ids) > 1 else exams[judge_ids[0]]
+    if not judgments and not any(t for t in exam):
         return fields
-    members = {jid: _audit(spec, jid, f, trials) for jid in judge_ids}
+    members = {jid: {**_audit(spec, jid, f, trials), "exam": exams[jid]} for jid in judge_ids}
     if len(judge_ids) == 1:
         audit = members[judge_ids[0]]
     else:
@@ -94,6 +100,15 @@ def _audit(spec: dict, judge_id: str, f: dict[str, Any], trials: list[PlantedTri
         "trusted": trusted,
         "reasons": reasons,
     }
+
+
+def _panel_exam(exams: dict[str, dict], trials: list[ExamTrial], min_accuracy: float) -> dict:
+    """The panel's exam: the figures of all its members' trials, passed only when every member passed."""
+    pooled = exam_summary(list(trials), min_accuracy)
+    failed = [jid for jid, e in exams.items() if not e["passed"]]
+    reason = "every member passed its exam" if not failed else \
+        "; ".join(f"{jid}: {exams[jid]['reason']}" for jid in failed)
+    return {**pooled, "passed": not failed, "reason": reason}
 
 
 def _panel(members: dict[str, dict], f: dict[str, Any]) -> dict:

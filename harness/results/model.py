@@ -60,6 +60,14 @@ class Latency(_Model):
                                                       "then lower bounds")
 
 
+class JudgeScores(_Model):
+    """The judge's 1-10 scores of a model's answers, each answer scored alone (score mode)."""
+
+    overall: AxisFigure = AxisFigure()
+    axes: dict[str, AxisFigure] = {}
+    unscored: int = Field(0, description="answers the judge gave no parsable score for")
+
+
 class StageErrors(_Model):
     answer: int = Field(0, description="answers that failed")
     grade: int = Field(0, description="criteria the grader could not grade (failed or split votes)")
@@ -90,6 +98,8 @@ class ModelResult(_Model):
     mean_rank: Figure = None
     latency: Latency = Latency()
     cost_usd: Figure = Field(None, description="summed cost of the answers, where prices are known")
+    judge_scores: JudgeScores | None = Field(None, description="score mode: the judge's 1-10 scores, mean over "
+                                                               "cases with a bootstrap interval")
 
 
 class SelfPreference(_Model):
@@ -123,6 +133,38 @@ class Adversarial(_Model):
     max_obey_rate: Figure = None
 
 
+class ExamFigure(_Model):
+    accuracy: Figure = None
+    ci: Interval = None
+    n: int = 0
+
+
+class Exam(_Model):
+    """How often the judge preferred a case's reference over a known-worse twin of it, in both orders."""
+
+    pairs: int = 0
+    judgments: int = Field(0, description="exam judgments (two orders per pair; in score mode one per pair)")
+    unparsed: int = Field(0, description="judgments with no verdict; each counts as not preferring the reference")
+    accuracy: Figure = None
+    ci: Interval = Field(None, description="Wilson 95% interval")
+    by_corruption: dict[str, ExamFigure] = {}
+    position_consistency: Figure = Field(None, description="share of pairs whose two orders gave the same verdict")
+    min_accuracy: Figure = None
+    passed: bool = False
+    reason: str = ""
+
+
+class LabelAgreement(_Model):
+    """The judge against human labels: how often it agrees, and Cohen's kappa, with intervals."""
+
+    kind: Literal["pairwise", "criterion"]
+    n: int = 0
+    accuracy: Figure = None
+    ci: Interval = None
+    kappa: Figure = None
+    kappa_ci: Interval = None
+
+
 class Audit(_Model):
     position_consistency: Figure = Field(None, description="share of units ranked the same in every order")
     flip_rate: Figure = None
@@ -139,6 +181,8 @@ class Audit(_Model):
     grade_failures: int = Field(0, description="judge-graded criteria left ungraded (failed or split)")
     one_order_only: int = Field(0, description="units where some order gave no verdict (for two answers: one "
                                                "order only); left out of win rates")
+    exam: Exam | None = Field(None, description="this judge's exam (a panel: each member's own)")
+    label_agreement: list[LabelAgreement] = Field([], description="agreement with the suite's human labels")
     trusted: bool | None = Field(None, description="the audit's verdict; gates resting on the judge need true")
     reasons: list[str] = []
 
@@ -155,7 +199,9 @@ class JudgeInfo(_Model):
     fingerprint: str | None = None
     kind: str | None = None
     family: str | None = None
-    mode: Literal["rank", "pairwise"] | None = None
+    mode: str | None = Field(None, description="rank, pairwise or score; modes that combine are joined by '+'")
+    reference: bool | None = Field(None, description="judge prompts showed the case's reference answer")
+    rationale: bool | None = Field(None, description="every verdict came with its reason")
     baseline: str | None = None
     orders: int | None = None
     judgments: int | None = None
@@ -167,6 +213,7 @@ class JudgeInfo(_Model):
     disagreements: int | None = None
     first_position_rate: Figure = None
     audit: Audit | None = None
+    exam: Exam | None = Field(None, description="the judge's exam; for a panel, passed only when every member's is")
 
 
 class PairwiseRow(_Model):
@@ -264,8 +311,16 @@ class CriterionRow(_Model):
     axis: str | None = None
     points: Figure = None
     met: bool | None = Field(None, description="null: could not be graded")
-    source: str | None = Field(None, description="check, judge, error or skipped")
+    source: str | None = Field(None, description="check, judge, flag, error, split or skipped")
     detail: str | None = None
+    rationale: str | None = Field(None, description="the judge's reason (judge-graded criteria)")
+
+
+class ScoreRow(_Model):
+    judge: str
+    scores: dict[str, int] | None = None
+    rationale: str | None = None
+    error: str | None = None
 
 
 class AnswerRow(_Model):
@@ -281,6 +336,7 @@ class AnswerRow(_Model):
     score: Figure = None
     axes: dict[str, Figure] = {}
     criteria: list[CriterionRow] = []
+    judge_scores: list[ScoreRow] = Field([], description="score mode: each judge's 1-10 scores of this answer")
 
 
 class JudgmentRow(_Model):
@@ -291,6 +347,7 @@ class JudgmentRow(_Model):
     attempts: int = 1
     judge: str | None = None
     pair: list[str] | None = None
+    rationale: str | None = None
 
 
 class CaseResult(_Model):
@@ -339,6 +396,7 @@ class RunSpec(_Model):
     generation: dict[str, Any] = {}
     judge_generation: dict[str, Any] = {}
     judging: dict[str, Any] = {}
+    exam: dict[str, Any] = {}
     rubric: dict[str, Any] | None = Field(None, description="the rubric, whole")
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
 
