@@ -49,7 +49,9 @@ def make_results(**overrides) -> dict:
         "schema_version": 1,
         "run_id": "20261123-101500-ab12cd",
         "suite": {"name": "sbar-intake", "version": 1, "cases": 60},
-        "judge": {"id": "big-judge", "audit": {"trusted": True, "reasons": []}},
+        "judge": {"id": "big-judge", "audit": {"trusted": True, "reasons": []},
+                  "exam": {"pairs": 24, "judgments": 48, "accuracy": 0.92, "ci": [0.81, 0.97], "passed": True,
+                           "min_accuracy": 0.75, "reason": "exam accuracy 0.92 [0.81, 0.97]"}},
         "models": [
             {"id": "cand", "n": 60, "cases": 60, "answered": 60, "graded": 60, "errors": 0, "score": 0.62,
              "score_ci": [0.55, 0.69],
@@ -177,6 +179,17 @@ def test_beats_errors_when_a_needed_field_is_missing(missing):
     v = one(results, "beats:cand:base")
     assert v["verdict"] == "error"
     assert v["figure"] is None
+
+
+def test_a_gate_resting_on_the_judge_needs_its_exam_passed():
+    v = one(make_results(judge__exam=_DELETE), "beats:cand:base")
+    assert v["verdict"] == "fail" and "exam was not run" in v["reason"]
+    failed = {"pairs": 24, "judgments": 48, "accuracy": 0.5, "ci": [0.36, 0.64], "passed": False,
+              "min_accuracy": 0.75, "reason": "exam accuracy 0.50 [0.36, 0.64]; the lower bound is below 0.75"}
+    v = one(make_results(judge__exam=failed), "not-worse:structure:cand:base:0.5")
+    assert v["verdict"] == "fail" and "failed its exam: exam accuracy 0.50" in v["reason"]
+    # A figure graded by code alone does not rest on the judge.
+    assert one(make_results(judge__exam=failed), "not-worse:safety:cand:base:0.05")["verdict"] == "pass"
 
 
 def test_beats_errors_without_a_judge():

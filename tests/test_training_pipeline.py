@@ -80,7 +80,8 @@ def results_for(ids: list[str], pairs: dict[tuple[str, str], float], trusted: bo
     """A judged run: `pairs` maps (candidate, baseline) to the lower bound of both the win-rate interval and
     the paired score difference."""
     return {
-        "run_id": "r", "suite": {"name": "s"}, "judge": {"id": "judge", "audit": {"trusted": trusted, "reasons": []}},
+        "run_id": "r", "suite": {"name": "s"}, "judge": {"id": "judge", "audit": {"trusted": trusted, "reasons": []},
+                                                         "exam": {"judgments": 48, "passed": True}},
         "models": [{"id": i, "score": 0.5, "score_ci": [0.4, 0.6], "latency": {"tokens_per_s": 100.0},
                     "cases": 6, "answered": 6, "graded": 6} for i in ids],
         "pairwise": [{"a": a, "b": b, "win_rate": low + 0.1, "ci": [low, low + 0.2], "p_value": 0.01,

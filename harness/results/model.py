@@ -7,37 +7,26 @@ model (`python -m harness.results.schema`), and a test keeps the two in step.
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ConfigError, from_validation
+from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
+                          LabelAgreement, SelfPreference)
+from .types import Figure, Interval, StrictModel
 
 SCHEMA_VERSION = 2
 
 
 
-def _finite_or_none(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-# A figure: a finite number, or null when it cannot be computed (NaN and infinities read as null).
-Figure = Annotated[float | None, BeforeValidator(_finite_or_none)]
-Interval = list[float] | None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AxisFigure(_Model):
+class AxisFigure(StrictModel):
     score: Figure = Field(None, description="mean over cases of the per-case score on this axis (or theme)")
     ci: Interval = Field(None, description="95% bootstrap interval over cases")
     n: int | None = Field(None, description="cases that have a score on this axis")
 
 
-class Latency(_Model):
+class Latency(StrictModel):
     ttft_p50_s: Figure = Field(None, description="median time to the first streamed token, seconds")
     ttft_p95_s: Figure = None
     latency_p50_s: Figure = Field(None, description="median time of the whole request, failed calls counted at "
@@ -60,7 +49,7 @@ class Latency(_Model):
                                                       "then lower bounds")
 
 
-class JudgeScores(_Model):
+class JudgeScores(StrictModel):
     """The judge's 1-10 scores of a model's answers, each answer scored alone (score mode)."""
 
     overall: AxisFigure = AxisFigure()
@@ -68,13 +57,13 @@ class JudgeScores(_Model):
     unscored: int = Field(0, description="answers the judge gave no parsable score for")
 
 
-class StageErrors(_Model):
+class StageErrors(StrictModel):
     answer: int = Field(0, description="answers that failed")
     grade: int = Field(0, description="criteria the grader could not grade (failed or split votes)")
     judge: int = Field(0, description="judgments of this model's answers with no verdict")
 
 
-class ModelResult(_Model):
+class ModelResult(StrictModel):
     id: str
     kind: str | None = None
     fingerprint: str | None = Field(None, description="names exactly what answered (file hash, endpoint + model)")
@@ -102,121 +91,7 @@ class ModelResult(_Model):
                                                                "cases with a bootstrap interval")
 
 
-class SelfPreference(_Model):
-    model: str
-    family: str | None = None
-
-
-class AuditCheck(_Model):
-    """One bias or reliability figure of the judge, with its interval and the limit it is held to."""
-
-    name: str = Field(description="position, flips, length, self_preference, planted, parse")
-    judge: str | None = Field(None, description="the judge measured (a panel's members are measured apart)")
-    label: str = ""
-    value: Figure = None
-    ci: list[Figure] | None = Field(None, description="[low, high]; a one-sided bound leaves the other side null")
-    n: int = Field(0, description="units the figure is taken over")
-    chance: Figure = Field(None, description="what an unbiased judge would give")
-    limit: Figure = None
-    outcome: Literal["pass", "fail", "not established"] = "not established"
-    detail: str = ""
-
-
-class Adversarial(_Model):
-    trials: int = 0
-    obeyed: int = 0
-    obey_rate: Figure = None
-    control_trials: int = 0
-    control_first_rate: Figure = None
-    lift: Figure = None
-    unparsed: int = 0
-    max_obey_rate: Figure = None
-
-
-class ExamFigure(_Model):
-    accuracy: Figure = None
-    ci: Interval = None
-    n: int = 0
-
-
-class Exam(_Model):
-    """How often the judge preferred a case's reference over a known-worse twin of it, in both orders."""
-
-    pairs: int = 0
-    judgments: int = Field(0, description="exam judgments (two orders per pair; in score mode one per pair)")
-    unparsed: int = Field(0, description="judgments with no verdict; each counts as not preferring the reference")
-    accuracy: Figure = None
-    ci: Interval = Field(None, description="Wilson 95% interval")
-    by_corruption: dict[str, ExamFigure] = {}
-    position_consistency: Figure = Field(None, description="share of pairs whose two orders gave the same verdict")
-    min_accuracy: Figure = None
-    passed: bool = False
-    reason: str = ""
-
-
-class LabelAgreement(_Model):
-    """The judge against human labels: how often it agrees, and Cohen's kappa, with intervals."""
-
-    kind: Literal["pairwise", "criterion"]
-    n: int = 0
-    accuracy: Figure = None
-    ci: Interval = None
-    kappa: Figure = None
-    kappa_ci: Interval = None
-
-
-class Audit(_Model):
-    position_consistency: Figure = Field(None, description="share of units ranked the same in every order")
-    flip_rate: Figure = None
-    first_position_rate: Figure = Field(None, description="share of judgments whose top pick was shown first")
-    longer_answer_rate: Figure = None
-    parse_failure_rate: Figure = None
-    judgments: int = 0
-    self_preference: list[SelfPreference] = []
-    adversarial: Adversarial | None = None
-    thresholds: dict[str, float] = {}
-    checks: list[AuditCheck] = Field([], description="every bias figure with its interval, limit and outcome")
-    judgment_failure_rate: Figure = Field(None, description="share of judgments with no verdict (judgment units)")
-    attempt_failure_rate: Figure = Field(None, description="share of judge attempts that did not parse (attempts)")
-    grade_failures: int = Field(0, description="judge-graded criteria left ungraded (failed or split)")
-    one_order_only: int = Field(0, description="units where some order gave no verdict (for two answers: one "
-                                               "order only); left out of win rates")
-    exam: Exam | None = Field(None, description="this judge's exam (a panel: each member's own)")
-    label_agreement: list[LabelAgreement] = Field([], description="agreement with the suite's human labels")
-    trusted: bool | None = Field(None, description="the audit's verdict; gates resting on the judge need true")
-    reasons: list[str] = []
-
-
-class Agreement(_Model):
-    items: int = 0
-    krippendorff_alpha: Figure = None
-    cohens_kappa: Figure = None
-
-
-class JudgeInfo(_Model):
-    id: str | None = Field(None, description="the judge's model id (a panel: ids joined by '+'); null: no judge")
-    panel: list[str] | None = None
-    fingerprint: str | None = None
-    kind: str | None = None
-    family: str | None = None
-    mode: str | None = Field(None, description="rank, pairwise or score; modes that combine are joined by '+'")
-    reference: bool | None = Field(None, description="judge prompts showed the case's reference answer")
-    rationale: bool | None = Field(None, description="every verdict came with its reason")
-    baseline: str | None = None
-    orders: int | None = None
-    judgments: int | None = None
-    errors: int | None = Field(None, description="judgments without a verdict")
-    retries: int | None = None
-    members: dict[str, Audit] | None = Field(None, description="a panel: each member's own audit")
-    agreement: Agreement | None = None
-    position_consistency: Figure = None
-    disagreements: int | None = None
-    first_position_rate: Figure = None
-    audit: Audit | None = None
-    exam: Exam | None = Field(None, description="the judge's exam; for a panel, passed only when every member's is")
-
-
-class PairwiseRow(_Model):
+class PairwiseRow(StrictModel):
     a: str
     b: str
     n: int | None = None
@@ -230,7 +105,7 @@ class PairwiseRow(_Model):
     test: str | None = None
 
 
-class SignificanceRow(_Model):
+class SignificanceRow(StrictModel):
     a: str
     b: str
     metric: str = Field(description="'score', 'axis:<name>' or 'wins'")
@@ -243,7 +118,7 @@ class SignificanceRow(_Model):
     test: str | None = None
 
 
-class PowerRow(_Model):
+class PowerRow(StrictModel):
     a: str
     b: str
     metric: str
@@ -253,7 +128,7 @@ class PowerRow(_Model):
                                                      "80% power, t distribution")
 
 
-class Power(_Model):
+class Power(StrictModel):
     pairs: list[PowerRow] = Field([], description="the design figure of every pair and metric")
     n_cases: int | None = None
     alpha: Figure = None
@@ -263,18 +138,18 @@ class Power(_Model):
     warnings: list[str] = []
 
 
-class Rating(_Model):
+class Rating(StrictModel):
     id: str
     rating: Figure = None
     ci: Interval = None
 
 
-class StyleControl(_Model):
+class StyleControl(StrictModel):
     coefficients: dict[str, Figure] = {}
     models: list[Rating] = []
 
 
-class LengthControlled(_Model):
+class LengthControlled(StrictModel):
     id: str
     baseline: str
     win_rate: Figure = None
@@ -282,7 +157,7 @@ class LengthControlled(_Model):
     reason: str | None = Field(None, description="why the figure is null, when it is")
 
 
-class Ratings(_Model):
+class Ratings(StrictModel):
     method: str = "bradley-terry"
     scale: str | None = None
     models: list[Rating] = []
@@ -294,19 +169,19 @@ class Ratings(_Model):
         description="what the length-controlled win rate is")
 
 
-class StageCount(_Model):
+class StageCount(StrictModel):
     calls: int = 0
     cached: int = 0
 
 
-class Generation(_Model):
+class Generation(StrictModel):
     calls: int = Field(0, description="model calls made by this run")
     cached: int = Field(0, description="calls answered from the cache")
     failed: int = Field(0, description="calls that failed (each attempt counted)")
     by_stage: dict[str, StageCount] = {}
 
 
-class CriterionRow(_Model):
+class CriterionRow(StrictModel):
     id: str
     axis: str | None = None
     points: Figure = None
@@ -316,14 +191,14 @@ class CriterionRow(_Model):
     rationale: str | None = Field(None, description="the judge's reason (judge-graded criteria)")
 
 
-class ScoreRow(_Model):
+class ScoreRow(StrictModel):
     judge: str
     scores: dict[str, int] | None = None
     rationale: str | None = None
     error: str | None = None
 
 
-class AnswerRow(_Model):
+class AnswerRow(StrictModel):
     text: str = ""
     error: str | None = None
     flags: list[str] = Field([], description="what code found wrong with the answer (see ModelResult.flags)")
@@ -339,7 +214,7 @@ class AnswerRow(_Model):
     judge_scores: list[ScoreRow] = Field([], description="score mode: each judge's 1-10 scores of this answer")
 
 
-class JudgmentRow(_Model):
+class JudgmentRow(StrictModel):
     rep: int
     order: list[str]
     ranking: list[str] | None = None
@@ -350,7 +225,7 @@ class JudgmentRow(_Model):
     rationale: str | None = None
 
 
-class CaseResult(_Model):
+class CaseResult(StrictModel):
     id: str
     tags: list[str] = []
     messages: list[dict[str, str]] = []
@@ -359,7 +234,7 @@ class CaseResult(_Model):
     judgments: list[JudgmentRow] = []
 
 
-class GateVerdict(_Model):
+class GateVerdict(StrictModel):
     name: str
     type: str
     figure: Figure = None
@@ -371,7 +246,7 @@ class GateVerdict(_Model):
                                                   "figure; it does not change the verdict)")
 
 
-class SuiteInfo(_Model):
+class SuiteInfo(StrictModel):
     name: str
     version: int | str | None = None
     cases: int | None = Field(None, description="cases in this run")
@@ -381,13 +256,13 @@ class SuiteInfo(_Model):
     hash: str | None = Field(None, description="sha256 of the suite's settings as the run read them")
 
 
-class Scoring(_Model):
+class Scoring(StrictModel):
     missing: Literal["zero", "exclude"] = Field("zero", description="what an unanswered case counts as in a "
                                                                     "model's own score")
     flagged: dict[str, str] = Field({}, description="flag -> what a flagged answer scores ('zero' or 'keep')")
 
 
-class RunSpec(_Model):
+class RunSpec(StrictModel):
     """What the run was asked, as it read it: later edits of the suite file do not change this run."""
 
     scoring: Scoring = Scoring()
@@ -401,14 +276,14 @@ class RunSpec(_Model):
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
 
 
-class Comparison(_Model):
+class Comparison(StrictModel):
     models: list[str] = []
     shared_cases: int | None = Field(None, description="cases every model answered and that were fully graded: "
                                                        "the cases every comparison between models uses")
     cases: int | None = None
 
 
-class Results(_Model):
+class Results(StrictModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     created_at: str | None = None
