@@ -169,3 +169,37 @@ def test_the_orders_disagree_badge_compares_one_judges_orders():
     assert not orders_disagree([row(0, ["a", "b"]), row(1, ["a", "b"], order=("b", "a"))])
     # Two judges of a panel disagreeing is not an order effect.
     assert not orders_disagree([row(0, ["a", "b"], "j1"), row(0, ["b", "a"], "j2")])
+
+
+def test_check_only_gates_rest_on_code_alone_and_advisory_gates_do_not_block(tmp_path):
+    from harness.gates.evaluate import exit_code
+    from harness.records import CriterionResult
+
+    cases = [f"c{i}" for i in range(20)]
+    answers = []
+    for c in cases:
+        for model, quality in (("sft", 0.9), ("base", 0.5)):
+            a = answer(c, model, quality)
+            # a judge-graded criterion the (absent, untrusted) judge could not grade
+            a.criteria.append(CriterionResult("tone", "quality", 10.0, None, "error", "judge call failed"))
+            answers.append(a)
+    store = write_run(tmp_path / "s.sqlite", "run", ["sft", "base"], cases, answers, judges=["j"])
+    results = build_results(store, "run")
+    store.close()
+    sft = results.model("sft")
+    assert sft.score is None and sft.graded == 0  # the judge-graded criterion left every case unscored
+    assert sft.checks.score == pytest.approx(0.9) and sft.checks.judged_criteria_left_out == 20
+    row = next(r for r in results.significance if r.metric == "checks:score")
+    assert row.diff == pytest.approx(0.4) and row.n == 20
+    verdicts = evaluate_gates(results, parse_gates([
+        "not-worse:checks:sft:base:0.05",
+        {"type": "beats", "candidate": "sft", "baseline": "base", "metric": "checks"},
+        {"type": "beats", "candidate": "sft", "baseline": "base", "required": False}], "t"))
+    checks_gate, beats_checks, advisory = verdicts
+    assert checks_gate.verdict == "pass" and checks_gate.rests_on == ["checks"]
+    assert beats_checks.verdict == "pass" and beats_checks.rests_on == ["checks"]
+    assert advisory.verdict in ("fail", "error") and advisory.rests_on == ["judge"] and not advisory.required
+    assert exit_code(verdicts) == 0  # the advisory gate is reported, not blocking
+    # Required, the judge-based gate fails the run on the judge's missing audit and exam.
+    (required,) = evaluate_gates(results, parse_gates(["beats:sft:base"], "t"))
+    assert exit_code([required]) == 1

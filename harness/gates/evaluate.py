@@ -57,11 +57,27 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
                                     verdict="fail" if failures else "pass",
                                     reason="; ".join(failures) if failures else passed_because,
                                     warning=warning[0] if warning else None))
+    for gate, verdict in zip(gates, verdicts):
+        verdict.required, verdict.rests_on = gate.required, rests_on(results, gate)
     return verdicts
+
+
+def rests_on(results: Results, gate: Gate) -> list[str]:
+    """What the gate's figure comes from: checks (code), judge, measurements (latency, size, cost)."""
+    if gate.type == "budget":
+        return ["measurements"]
+    axis = gate.axis if gate.type == "not_worse" else gate.metric
+    if axis == "checks" or axis.startswith("checks:"):
+        return ["checks"]
+    if axis in ("win_rate", "judge") or axis.startswith("judge:"):
+        return ["judge"]
+    return ["checks", "judge"] if _axis_rests_on_judge(results, axis, (gate.candidate, gate.baseline)) else ["checks"]
 
 
 def _coverage_failures(results: Results, gate: Gate) -> list[str]:
     ids = [gate.model] if gate.type == "budget" else [gate.candidate, gate.baseline]
+    # A figure decided by code needs the answers, not the judge's grading of them.
+    code_only = gate.type != "budget" and rests_on(results, gate) == ["checks"]
     failures = []
     for model_id in ids:
         model = _model(results, model_id)
@@ -72,7 +88,7 @@ def _coverage_failures(results: Results, gate: Gate) -> list[str]:
         if answered < gate.min_answered:
             failures.append(f"'{model_id}' answered {model.answered} of {model.cases} cases (coverage "
                             f"{_f(answered)}, the gate needs {_f(gate.min_answered)})")
-        elif graded < gate.min_graded:
+        elif graded < gate.min_graded and not code_only:
             failures.append(f"'{model_id}' has {model.graded} of {model.cases} cases fully graded (coverage "
                             f"{_f(graded)}, the gate needs {_f(gate.min_graded)})")
     return failures
@@ -85,8 +101,9 @@ def recorded_verdicts(results: Results) -> list[GateVerdict] | None:
 
 
 def exit_code(verdicts: list[GateVerdict]) -> int:
-    """0 when every gate passed, 1 when any failed or errored (bad input never gets here: ConfigError, 2)."""
-    return 0 if all(v.verdict == "pass" for v in verdicts) else 1
+    """0 when every required gate passed, 1 when one failed or errored (bad input never gets here: ConfigError,
+    2). Advisory gates are reported, never decide."""
+    return 0 if all(v.verdict == "pass" for v in verdicts if v.required) else 1
 
 
 def _beats(results: Results, gate: BeatsGate):
@@ -125,7 +142,7 @@ def _beats_on_scores(results: Results, gate: BeatsGate):
     row = _significance(results, metric, gate.candidate, gate.baseline)
     if row is None:
         raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored?)")
-    failures = _judge_failures(results, f"the {metric} figure")
+    failures = [] if metric.startswith("checks") else _judge_failures(results, f"the {metric} figure")
     diff = _number(row.diff, f"{metric} difference")
     if gate.test == "ci":
         low = _interval(row.ci, f"{metric} interval")[0]
@@ -144,10 +161,11 @@ def _metric(axis: str) -> str:
     """The significance table's name for a gate's axis: score, an axis, judge (overall) or judge:<axis>."""
     if axis == "score":
         return "score"
-    if axis == "judge":
-        return "judge:overall"
-    if axis.startswith("judge:"):
-        return "judge:axis:" + axis.split(":", 1)[1]
+    if axis in ("judge", "checks"):
+        return "judge:overall" if axis == "judge" else "checks:score"
+    if axis.startswith(("judge:", "checks:")):
+        kind, name = axis.split(":", 1)
+        return f"{kind}:axis:{name}"
     return f"axis:{axis}"
 
 
@@ -234,6 +252,11 @@ def _significance(results: Results, metric: str, a: str, b: str) -> Significance
 
 
 def _axis_figures(model: ModelResult, axis: str) -> tuple[float, list[float]]:
+    if axis == "checks" or axis.startswith("checks:"):
+        figures = model.checks if axis == "checks" else (model.checks.axes.get(axis[7:]) if model.checks else None)
+        if figures is None or figures.score is None:
+            raise _Missing(f"the {axis} score of '{model.id}' is missing (no criterion decided by code?)")
+        return figures.score, _interval(figures.ci, f"{axis} interval of '{model.id}'")
     if axis == "judge" or axis.startswith("judge:"):
         scored = model.judge_scores
         figures = None if scored is None else scored.overall if axis == "judge" else scored.axes.get(axis[6:])
@@ -255,6 +278,8 @@ def _axis_figures(model: ModelResult, axis: str) -> tuple[float, list[float]]:
 def _axis_rests_on_judge(results: Results, axis: str, model_ids: tuple[str, ...]) -> bool:
     """True when any criterion behind this axis (any axis for "score") was graded by the judge. Without
     per-case detail the answer is unknown, and unknown counts as resting on the judge."""
+    if axis == "checks" or axis.startswith("checks:"):
+        return False
     if not results.cases or axis == "judge" or axis.startswith("judge:"):
         return True
     for case in results.cases:

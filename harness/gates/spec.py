@@ -30,6 +30,9 @@ class _Spec(BaseModel):
     # Coverage each model the gate reads must have: the share of cases answered, and answered and fully graded.
     min_answered: float = Field(1.0, ge=0, le=1)
     min_graded: float = Field(0.98, ge=0, le=1)
+    # A required gate decides the exit code; an advisory one is evaluated and reported the same way but does not
+    # block (for a figure this machine cannot establish, such as a judge's verdicts without a capable judge).
+    required: bool = True
 
     @property
     def label(self) -> str:
@@ -43,8 +46,9 @@ class BeatsGate(_Spec):
     type: Literal["beats"]
     candidate: str
     baseline: str
-    # win_rate (the judge's rankings), or a judge score (score mode): judge (overall) or judge:<axis>
-    metric: str = Field("win_rate", pattern=r"^(win_rate|judge|judge:[\w-]+)$")
+    # win_rate (the judge's rankings), a judge score (score mode: judge, judge:<axis>), or the check-only score
+    # (checks, checks:<axis>)
+    metric: str = Field("win_rate", pattern=r"^(win_rate|judge|judge:[\w-]+|checks|checks:[\w-]+)$")
     test: Literal["ci", "p"] = "ci"
     alpha: float = Field(0.05, gt=0, lt=1)
 
@@ -54,7 +58,9 @@ class BeatsGate(_Spec):
 
 class NotWorseGate(_Spec):
     type: Literal["not_worse"]
-    axis: str  # a rubric axis, "score" for the overall score, or a judge score: judge, judge:<axis> (1-10 scale)
+    # a rubric axis, "score" for the overall score, a judge score (judge, judge:<axis>, on its 1-10 scale), or the
+    # check-only score (checks, checks:<axis>: criteria decided by code alone)
+    axis: str
     candidate: str
     baseline: str
     margin: float = Field(ge=0, le=10)

@@ -109,6 +109,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
     judged_scores, f["judge_overall"], f["judge_axes"] = judge_score_figures(
         judge_scores, model_ids, [c.id for c in cases], {k: a.ok for k, a in by_key.items()}, scoring["missing"]) \
         if judge_scores else ({}, None, None)
+    checks = _check_figures(f, answers) if len(f["check_own"]) else {}
     models_out = []
     for entry in spec["models"]:
         mid = entry["id"]
@@ -139,6 +140,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                         if k in lat},
             "cost_usd": sum(costs) if costs else None,
             **({"judge_scores": judged_scores[mid]} if judge_scores else {}),
+            **({"checks": checks[mid]} if mid in checks else {}),
         })
 
     suite = spec["suite"]
@@ -182,8 +184,13 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
              "diff": num(r["diff"]), "ci": ci(r["ci_low"], r["ci_high"]),
              "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]}
             for r in sig.to_dict("records")]
+    extra = []
+    if len(f["check_scores"]):
+        extra += _renamed_rows(f["check_scores"], f["check_groups"], "checks:score", "checks:", 1.0)
     if f.get("judge_overall") is not None and len(f["judge_overall"]):
-        rows += _judge_score_rows(f["judge_overall"], f["judge_axes"])
+        extra += _renamed_rows(f["judge_overall"], f["judge_axes"], "judge:overall", "judge:", 9.0)
+    if extra:
+        rows += extra
         # One Holm correction over every test the run reports, rubric and judge scores alike.
         tested = [i for i, r in enumerate(rows) if r["p_value"] is not None]
         for i, adjusted in zip(tested, stats.holm([rows[i]["p_value"] for i in tested])):
@@ -215,18 +222,35 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
     return out
 
 
-def _judge_score_rows(overall: pd.DataFrame, axes: pd.DataFrame) -> list[dict]:
-    """Paired differences of the judge's scores, in points of its 1-10 scale (computed on the unit scale)."""
+def _renamed_rows(overall: pd.DataFrame, axes: pd.DataFrame, overall_name: str, prefix: str,
+                  scale: float) -> list[dict]:
+    """Paired differences of another score (check-only, or the judge's 1-10 scores computed on the unit scale and
+    given back in points of the scale), named apart from the rubric's."""
     sig = stats.pairwise_significance(overall, axes, None, n_boot=N_BOOT, seed=SEED)
     counts = design.paired_counts(overall, axes, None)
     rows = []
     for r in sig.to_dict("records"):
-        metric = "judge:overall" if r["metric"] == "score" else "judge:" + r["metric"]
+        metric = overall_name if r["metric"] == "score" else prefix + r["metric"]
         rows.append({"a": r["a"], "b": r["b"], "metric": metric, "n": counts.get((r["a"], r["b"], r["metric"])),
-                     "diff": None if num(r["diff"]) is None else 9.0 * r["diff"],
-                     "ci": None if ci(r["ci_low"], r["ci_high"]) is None else [9.0 * r["ci_low"], 9.0 * r["ci_high"]],
+                     "diff": None if num(r["diff"]) is None else scale * r["diff"],
+                     "ci": None if ci(r["ci_low"], r["ci_high"]) is None else [scale * r["ci_low"],
+                                                                                 scale * r["ci_high"]],
                      "p_value": num(r["p_value"]), "p_adjusted": num(r["p_adjusted"]), "test": r["test"]})
     return rows
+
+
+def _check_figures(f: dict[str, Any], answers: list[Answer]) -> dict[str, dict]:
+    """Each model's check-only score and axes, and how many criteria it rests on and leaves out."""
+    means = _records(stats.model_scores(f["check_own"], n_boot=N_BOOT, seed=SEED), "model")
+    groups = stats.grouped_scores(f["check_own_groups"], n_boot=N_BOOT, seed=SEED)
+    out = {}
+    for model, row in means.items():
+        mine = [r for a in answers if a.model_id == model for r in a.criteria]
+        out[model] = {"score": num(row["score"]), "ci": ci(row["ci_low"], row["ci_high"]), "n": int(row["n"]),
+                      "axes": _groups(groups, model),
+                      "criteria": sum(1 for r in mine if r.source in ("check", "flag")),
+                      "judged_criteria_left_out": sum(1 for r in mine if r.source not in ("check", "flag"))}
+    return out
 
 
 def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgments: list[Judgment],

@@ -73,6 +73,15 @@ def complete_units(judgments: list[Judgment]) -> tuple[list[Judgment], int]:
     return [j for j in judgments if id(j) in keep], incomplete
 
 
+CODE_SOURCES = ("check", "flag", "missing")  # verdicts decided by code, never by a judge
+
+
+def checks_only(answer: Answer) -> Answer:
+    """The answer with only the criteria code decides: the check-only figures leave judge-graded criteria out."""
+    return Answer(answer.case_id, answer.model_id, answer.completion,
+                  [r for r in answer.criteria if r.source in CODE_SOURCES], answer.flags)
+
+
 def _score_rows(answers: list[Answer], themes: dict[str, Any]) -> tuple[list, list, list]:
     score_rows, group_rows, theme_rows = [], [], []
     for answer in answers:
@@ -106,6 +115,12 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
     own_scores, own_groups, own_themes = _score_rows(own, themes)
     compared = [a for a in answers if a.case_id in shared]
     score_rows, group_rows, _ = _score_rows(compared, themes)
+    # Check-only: the criteria code decides, on every case (answered ones; unanswered per the missing policy),
+    # compared on the cases every model answered (no judge grading needed).
+    answered_by_all = {a.case_id for a in answers} - {a.case_id for a in answers if not a.ok}
+    check_own, check_own_groups, _ = _score_rows([checks_only(a) for a in own], themes)
+    check_rows, check_groups, _ = _score_rows([checks_only(a) for a in answers if a.case_id in answered_by_all],
+                                              themes)
     latency_rows, length_rows = [], []
     for answer in answers:
         c = answer.completion
@@ -129,6 +144,10 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
     columns = ["model", "case_id", "score"]
     grouped = ["model", "case_id", "group", "score"]
     return {
+        "check_own": pd.DataFrame(check_own, columns=columns),
+        "check_own_groups": pd.DataFrame(check_own_groups, columns=grouped),
+        "check_scores": pd.DataFrame(check_rows, columns=columns),
+        "check_groups": pd.DataFrame(check_groups, columns=grouped),
         "own_scores": pd.DataFrame(own_scores, columns=columns),
         "own_groups": pd.DataFrame(own_groups, columns=grouped),
         "own_themes": pd.DataFrame(own_themes, columns=grouped),

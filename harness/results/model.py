@@ -57,6 +57,18 @@ class JudgeScores(StrictModel):
     unscored: int = Field(0, description="answers the judge gave no parsable score for")
 
 
+class CheckScores(StrictModel):
+    """The rubric score from the criteria code decides alone (checks and flags), judge-graded criteria left out:
+    a figure no judge's trust can change."""
+
+    score: Figure = None
+    ci: Interval = None
+    n: int = 0
+    axes: dict[str, AxisFigure] = {}
+    criteria: int = Field(0, description="criteria decided by code that apply to this model's cases")
+    judged_criteria_left_out: int = Field(0, description="judge-graded criteria not in this figure")
+
+
 class StageErrors(StrictModel):
     answer: int = Field(0, description="answers that failed")
     grade: int = Field(0, description="criteria the grader could not grade (failed or split votes)")
@@ -89,6 +101,7 @@ class ModelResult(StrictModel):
     cost_usd: Figure = Field(None, description="summed cost of the answers, where prices are known")
     judge_scores: JudgeScores | None = Field(None, description="score mode: the judge's 1-10 scores, mean over "
                                                                "cases with a bootstrap interval")
+    checks: CheckScores | None = Field(None, description="the check-only score (no judge-graded criterion in it)")
 
 
 class PairwiseRow(StrictModel):
@@ -244,6 +257,8 @@ class GateVerdict(StrictModel):
     reason: str | None = None
     warning: str | None = Field(None, description="the suite is underpowered for what the gate asks (a design "
                                                   "figure; it does not change the verdict)")
+    required: bool = Field(True, description="a required gate decides the exit code; an advisory one is reported")
+    rests_on: list[str] = Field([], description="what the figure comes from: checks, judge, fidelity, measurements")
 
 
 class SuiteInfo(StrictModel):
