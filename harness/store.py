@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS judge_scores (
 );
 CREATE TABLE IF NOT EXISTS exam_trials (
     run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, corruption TEXT NOT NULL,
-    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT,
+    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT, texts TEXT,
     PRIMARY KEY (run_id, judge_id, case_id, corruption, shown_order)
 );
 CREATE TABLE IF NOT EXISTS planted_trials (
@@ -215,9 +215,9 @@ class Store:
                     s.attempts, s.rationale))
 
     def save_exam_trial(self, run_id: str, t: ExamTrial) -> None:
-        self._exec("INSERT OR REPLACE INTO exam_trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._exec("INSERT OR REPLACE INTO exam_trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (run_id, t.judge_id, t.case_id, t.corruption, json.dumps(t.order), t.correct, t.error, t.attempts,
-                    t.rationale))
+                    t.rationale, json.dumps(list(t.texts)) if t.texts else None))
 
     def save_trial(self, run_id: str, t: PlantedTrial) -> None:
         self._exec("INSERT OR REPLACE INTO planted_trials VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -253,7 +253,7 @@ class Store:
 
     def exam_trials(self, run_id: str) -> list[ExamTrial]:
         return [ExamTrial(r["judge_id"], r["case_id"], r["corruption"], json.loads(r["shown_order"]), r["correct"],
-                          r["error"], r["attempts"], r["rationale"])
+                          r["error"], r["attempts"], r["rationale"], tuple(json.loads(r["texts"])) if r["texts"] else None)
                 for r in self._rows("SELECT * FROM exam_trials WHERE run_id = ?", (run_id,))]
 
     def trials(self, run_id: str) -> list[PlantedTrial]:

@@ -59,7 +59,26 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
                                     warning=warning[0] if warning else None))
     for gate, verdict in zip(gates, verdicts):
         verdict.required, verdict.rests_on = gate.required, rests_on(results, gate)
+        shortfall = _label_shortfall(results, gate) if verdict.verdict == "pass" else None
+        if shortfall:
+            verdict.verdict, verdict.reason = "fail", shortfall
     return verdicts
+
+
+def _label_shortfall(results: Results, gate: Gate) -> str | None:
+    """A gate that asks for the judge's agreement with human labels fails when it is not shown."""
+    wanted = getattr(gate, "min_label_agreement", None)
+    if wanted is None or "judge" not in rests_on(results, gate):
+        return None
+    audit = results.judge.audit
+    found = [a for a in (audit.label_agreement if audit else []) if a.ci]
+    if not found:
+        return f"the gate asks for agreement with human labels of at least {_f(wanted)}, and the run has none"
+    low = min(a.ci[0] for a in found)
+    if low < wanted:
+        return (f"the judge's agreement with human labels has a lower bound of {_f(low)}, below the "
+                f"{_f(wanted)} the gate asks")
+    return None
 
 
 def rests_on(results: Results, gate: Gate) -> list[str]:
