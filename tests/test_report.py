@@ -16,6 +16,7 @@ from harness.errors import ConfigError
 from harness.report import render_markdown, write_report, write_runs_index
 from harness.report import formatting as fmt
 from harness.files import atomic_write_text
+from harness.report.casedata import script_json
 from harness.report.view import ranked_models, win_matrix
 from harness.results.model import ModelResult, PairwiseRow
 
@@ -138,10 +139,12 @@ def minimal_results() -> dict:
 
 
 def outside_user_text(html_text: str) -> str:
-    """The page with the escaped user-supplied texts that carry URLs removed."""
+    """The page with the escaped user-supplied texts that carry URLs removed (as HTML text and as the embedded
+    case data), and the plots' namespace name (an identifier, never fetched)."""
     for text in (MALICIOUS, URL_IN_PROMPT):
         html_text = html_text.replace(escape(text, quote=False), "")
-    return html_text
+        html_text = html_text.replace(script_json(text)[1:-1], "")
+    return html_text.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
 class TagBalance(HTMLParser):
@@ -230,7 +233,7 @@ def test_a_failed_render_leaves_the_previous_report_untouched(tmp_path: Path, mo
     write_report(full_results(), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def broken(results):
+    def broken(results, *_args):
         raise RuntimeError("template failed")
 
     monkeypatch.setattr("harness.report.writers.render_html", broken)
@@ -261,7 +264,8 @@ def test_html_is_self_contained(report_dir: Path):
     page = (report_dir / "index.html").read_text(encoding="utf-8")
     assert "<script src" not in page.lower()
     assert "<link" not in page.lower()
-    assert "@import" not in page and "url(" not in page
+    assert "@import" not in page
+    assert re.findall(r"url\((?!#)", page) == [], "only references inside the page (the plots' clip paths)"
     rest = outside_user_text(page)
     assert "http://" not in rest and "https://" not in rest
     # The URLs are there, as the escaped text of the prompt and the answer.
@@ -273,8 +277,9 @@ def test_html_escapes_model_output(report_dir: Path):
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>emergency</b>" not in page and "&lt;b&gt;emergency&lt;/b&gt;" in page
-    # The only script element is the page's own inline one.
-    assert page.count("<script") == 1
+    # The only script elements are the page's own: the case data (JSON, not run) and the browser script.
+    assert page.count("<script") == 2
+    assert page.count('<script type="application/json" id="case-data" data-encoding="json">') == 1
 
 
 def test_html_elements_are_balanced(report_dir: Path):
