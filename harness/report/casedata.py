@@ -138,7 +138,8 @@ def _answer(answer, axes: list[str], criteria: list[dict], criterion_index: dict
         shown["f"] = list(answer.flags)
     if answer.graded is not None:
         shown["g"] = answer.graded
-    timing = fmt.timing(answer.model_dump())
+    timing = fmt.timing({"ttft_s": answer.ttft_s, "latency_s": answer.latency_s,
+                         "output_tokens": answer.output_tokens, "tokens_per_s": answer.tokens_per_s})
     if timing:
         shown["m"] = timing
     if answer.axes:

@@ -68,7 +68,7 @@ class Chromium:
                 raise ChromiumError("chromium did not open its debugging port")
             time.sleep(0.05)
         port, path = port_file.read_text().splitlines()[:2]
-        self._socket = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=self.timeout_s)
+        self._socket = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=self.timeout_s).__enter__()
         target = self.call("Target.createTarget", {"url": "about:blank"}, browser=True)["targetId"]
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  browser=True)["sessionId"]
