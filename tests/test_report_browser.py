@@ -188,3 +188,22 @@ def test_a_large_run_is_browsed_from_its_compressed_data(browser, tmp_path):
     assert browser.evaluate("document.getElementById('cb-count').textContent") == \
         f"Showing 1–50 of {len(disagree)} matching cases (350 in the run)."
     assert _shown(browser) == disagree[:50]
+
+
+def test_the_comparison_page_opens_offline_with_its_plot(browser, tmp_path):
+    from harness.compare import compare_runs
+    from harness.report.comparison import write_comparison
+
+    old, new = synthetic_results(3, 20, seed=1), synthetic_results(3, 20, seed=2)
+    new.cases[1].answers["cloud-mini"].score = -1.0  # the answer holding markup regresses most
+    page = write_comparison(compare_runs(old, new), tmp_path / "compare")["html"]
+    browser.events.clear()
+    browser.offline()
+    browser.open(page)
+    assert browser.console_errors() == []
+    assert browser.requested_urls() == [page.resolve().as_uri()]
+    marks = browser.evaluate("document.querySelectorAll('#plot-forest svg .mark').length")
+    assert marks == 3 * 5, "score and four axes for each of three models"
+    assert browser.evaluate("[...document.querySelectorAll('#regressed pre.text')].filter("
+                            "p => p.textContent.includes('</script><script>window.__pwned')).length") == 2
+    assert browser.evaluate("window.__pwned === undefined") and browser.evaluate("document.images.length") == 0

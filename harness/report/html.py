@@ -60,8 +60,10 @@ def render_html(results, training_manifests=()) -> str:
     return environment().get_template("report.html").render(view=view, bench_version=__version__)
 
 
-def render_runs_index(runs: list[dict]) -> str:
-    """The page listing every run under a reports folder; `runs` as made by runs.run_summary."""
+def render_runs_index(runs: list[dict], boards: list[dict] = ()) -> str:
+    """The page listing every run under a reports folder; `runs` as made by runs.run_summary, `boards` by
+    trends.leaderboards."""
     from .. import __version__
 
-    return environment().get_template("runs_index.html").render(runs=runs, bench_version=__version__)
+    return environment().get_template("runs_index.html").render(runs=runs, boards=list(boards),
+                                                                 bench_version=__version__)
