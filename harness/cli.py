@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "index.html again.")
     report.add_argument("run", help="run directory, results.json, or run id")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="reports root")
+    report.add_argument("--training-manifest", action="append", type=Path, default=[], metavar="FILE",
+                        help="a training recipe's manifest.json: its loss curves go into the report (repeatable)")
 
     models = sub.add_parser("models", parents=[common], help="list the configured models")
     models.add_argument("--check", action="store_true", help="ask each model for a one-word answer")
@@ -184,7 +186,7 @@ def cmd_report(args) -> int:
     from .report import write_report, write_runs_index
 
     results, out_dir = find_run(args.run, reports_dir=args.out, store_path=args.store)
-    index = write_report(results, out_dir)
+    index = write_report(results, out_dir, training_manifests=args.training_manifest)
     write_runs_index(args.out)
     print(f"report: {index}")
     return 0

@@ -147,3 +147,25 @@ def test_case_payload_lists_names_once_and_formats_figures():
     assert case["judgments"] == [{"r": 0, "o": [0, 1], "k": [1, 0], "j": 0, "n": 1},
                                  {"r": 1, "o": [1, 0], "j": 0, "e": "not JSON", "n": 3}]
     assert case["disagree"] is False
+
+
+def test_bench_report_draws_the_loss_curves_of_given_manifests(tmp_path, capsys):
+    from harness.cli import main
+
+    run_dir = tmp_path / "reports" / "sbar-intake" / "r1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "results.json").write_text(synthetic_results(2, 4, quantization=False).to_json())
+    (tmp_path / "loss.csv").write_text("step,loss\n1,2.0\n2,1.5\n3,1.2\n")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"recipe": "sft", "model_id": "sft-135m", "steps": 3,
+                                    "outputs": {"loss_csv": str(tmp_path / "loss.csv")},
+                                    "held_out_answer_loss": {"before": 2.1, "after": 1.4}}))
+    code = main(["report", str(run_dir), "--out", str(tmp_path / "reports"), "--store", str(tmp_path / "none.sqlite"),
+                 "--training-manifest", str(manifest)])
+    assert code == 0
+    page = (run_dir / "index.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="training">'):]
+    assert 'id="plot-loss"' in section and "sft-135m train 2 → 1.2 over steps 1–3" in section
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "reports"), "--store", str(tmp_path / "none.sqlite"),
+                 "--training-manifest", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read the manifest" in capsys.readouterr().err
