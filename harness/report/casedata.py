@@ -73,12 +73,14 @@ def embedded_cases(results: Results, model_order: list[str]) -> dict:
 def case_payload(results: Results, model_order: list[str]) -> dict:
     """Every case in a compact form: models, judges, criteria, axes and flags are listed once and referred to by
     position. An answer is {t: text, e: error, f: flags, s: score, S: score shown, g: graded, m: timing shown,
-    x: {axis position: score shown}, c: [[criterion position, met 1/0/null, source, detail]]}; a model without
-    an answer to a case has null in its place. Judgments: {r: rep, o: order, k: ranking (model positions),
-    j: judge position, p: pair, e: error, n: attempts}."""
+    x: {axis position: score shown}, c: [[criterion position, met 1/0/null, source, detail, reasons]]}; a model
+    without an answer to a case has null in its place. Judgments: {r: rep, o: order, k: ranking (model
+    positions), j: judge position, p: pair, e: error, n: attempts, w: the judge's reasons}. Reasons appear once
+    the results carry them (a `rationale` on judgments and criteria)."""
     models = list(model_order)
     for case in results.cases:
-        named = list(case.answers) + [m for j in case.judgments for m in [*j.order, *(j.ranking or []), *(j.pair or [])]]
+        named = list(case.answers)
+        named += [m for j in case.judgments for m in [*j.order, *(j.ranking or []), *(j.pair or [])]]
         models += [m for m in dict.fromkeys(named) if m not in models]
     criteria, criterion_index = _criteria(results)
     axes: list[str] = []
@@ -152,8 +154,11 @@ def _answer(answer, axes: list[str], criteria: list[dict], criterion_index: dict
         for row in answer.criteria:
             met = None if row.met is None else int(row.met)
             entry = [criterion_index[row.id], met, row.source or ""]
-            if row.detail:
-                entry.append(row.detail)
+            rationale = getattr(row, "rationale", None)  # the grader's reasons, once results carry them
+            if row.detail or rationale:
+                entry.append(row.detail or "")
+            if rationale:
+                entry.append(rationale)
             rows.append(entry)
         shown["c"] = rows
     return shown
@@ -174,6 +179,9 @@ def _judgments(case: CaseResult, models: list[str], judges: list[str]) -> list[d
             row["p"] = [position(m) for m in j.pair]
         if j.error:
             row["e"] = j.error
+        rationale = getattr(j, "rationale", None)  # the judge's reasons, once results carry them
+        if rationale:
+            row["w"] = rationale
         out.append(row)
     return out
 

@@ -57,12 +57,12 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     breaking = [x for x in c.changes if x.breaks]
     if breaking:
         lines += ["**Not like for like:** these changed between the runs, so the differences below mix them in:"]
-        lines += [f"- {escape_cell(x.what)}: {escape_cell(_short(x.old))} → {escape_cell(_short(x.new))}" for x in breaking]
+        lines += [_change_line(x) for x in breaking]
         lines.append("")
     other = [x for x in c.changes if not x.breaks]
     if other:
         lines += ["Changed between the runs:"]
-        lines += [f"- {escape_cell(x.what)}: {escape_cell(_short(x.old))} → {escape_cell(_short(x.new))}" for x in other]
+        lines += [_change_line(x) for x in other]
         lines.append("")
     for ids, where in ((c.only_old_models, "only in the old run"), (c.only_new_models, "only in the new run")):
         if ids:
@@ -79,8 +79,8 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     lines += table(["Model", "Changed", "Score old", "Score new", "Δ score [95% CI]", "Cases paired",
                     "Δ win share [95% CI]", "Latency p50", "Cases worse / better"], rows, {2, 3, 4, 5, 6, 7, 8})
     lines.append("")
-    lines.append("Δ: new − old, paired over the shared cases both runs scored, with a bootstrap interval. Win share: "
-                 "the share of common opponents a model's answer beat in the judge's rankings.")
+    lines.append("Δ: new − old, paired over the shared cases both runs scored, with a bootstrap interval. "
+                 "Win share: the share of common opponents a model's answer beat in the judge's rankings.")
     for m in c.models:
         if not m.regressed_cases:
             continue
@@ -90,6 +90,10 @@ def render_comparison_markdown(comparison: Comparison) -> str:
                      for r in m.regressed_cases[:MARKDOWN_REGRESSED]]
         lines += table(["Case", "Old", "New", "Δ", "New answer flagged"], case_rows, {1, 2, 3})
     return "\n".join(lines) + "\n"
+
+
+def _change_line(change) -> str:
+    return f"- {escape_cell(change.what)}: {escape_cell(_short(change.old))} → {escape_cell(_short(change.new))}"
 
 
 def _short(text: str | None, limit: int = 80) -> str:

@@ -253,7 +253,8 @@
       });
       return el("tr", {}, [el("td", { "class": "mono", title: criterion.text || "", text: criterion.id }),
         el("td", { "class": "num", text: criterion.points }), el("td", {}, [met]), el("td", { text: r[2] || "-" }),
-        el("td", { text: r[3] || "" }), el("td", {}, [mark])]);
+        el("td", {}, [r[3] || "", r[4] ? el("div", { "class": "small muted", text: "Reasons: " + r[4] }) : null]),
+        el("td", {}, [mark])]);
     });
     return el("table", { "class": "small" }, [el("thead", {}, [el("tr", {}, ["Criterion", "Points", "Met", "Source", "Detail",
       "Your verdict"].map(function (h) { return el("th", { text: h }); }))]), el("tbody", {}, rows)]);
