@@ -88,11 +88,17 @@ def test_judge_bias_reads_the_audit_checks_then_the_plain_rates():
     assert judge_bias(results()) is None
 
 
-def test_a_quantization_ladder_needs_two_sized_models():
-    one = results(models=[{"id": "a", "size_mib": 99.0}, {"id": "b"}])
+def test_a_quantization_ladder_needs_two_sized_models_of_one_family():
+    one = results(models=[{"id": "a", "size_mib": 99.0, "family": "f"}, {"id": "b", "family": "f"}])
     assert quantization_levels(one, ["a", "b"]) == []
-    two = results(models=[{"id": "q8", "size_mib": 137.0, "score": 0.5}, {"id": "q4", "size_mib": 99.0}])
-    assert [(lv.label, lv.size_mib) for lv in quantization_levels(two, ["q8", "q4"])] == [("q8", 137.0), ("q4", 99.0)]
+    two_families = results(models=[{"id": "smollm2", "size_mib": 98.0, "family": "smollm2"},
+                                   {"id": "gemma", "size_mib": 241.0, "family": "gemma"}])
+    assert quantization_levels(two_families, ["smollm2", "gemma"]) == [], "two different models are no ladder"
+    ladder = results(models=[{"id": "q8", "size_mib": 137.0, "score": 0.5, "family": "smollm2"},
+                             {"id": "gemma", "size_mib": 241.0, "family": "gemma"},
+                             {"id": "q4", "size_mib": 99.0, "family": "smollm2"}])
+    assert [(lv.label, lv.size_mib) for lv in quantization_levels(ladder, ["q8", "gemma", "q4"])] == \
+        [("q8", 137.0), ("q4", 99.0)]
 
 
 # ---------------------------------------------------------------- the embedded case data

@@ -176,10 +176,17 @@ def exam_corruptions(results: Results) -> tuple[list[ExamCorruption], float | No
 
 
 def quantization_levels(results: Results, order: list[str]) -> list[QuantLevel]:
-    """The models whose weights file has a size: a ladder when there are two or more (a pipeline's exports)."""
-    levels = [QuantLevel(m.id, m.size_mib, m.score, _low(m.score_ci), _high(m.score_ci), m.latency.tokens_per_s)
-              for m in (results.model(i) for i in order) if is_number(m.size_mib)]
-    return levels if len(levels) >= 2 else []
+    """A quantization ladder: two or more models of one family whose weights file has a size (a pipeline's
+    exports). Models of different families are different models, not rungs of one ladder; with several
+    families, the one with the most sized models (the first of them on a tie)."""
+    families: dict[str, list[QuantLevel]] = {}
+    for model in (results.model(i) for i in order):
+        if is_number(model.size_mib) and model.family:
+            families.setdefault(model.family, []).append(QuantLevel(
+                model.id, model.size_mib, model.score, _low(model.score_ci), _high(model.score_ci),
+                model.latency.tokens_per_s))
+    ladders = sorted(families.values(), key=len, reverse=True)
+    return ladders[0] if ladders and len(ladders[0]) >= 2 else []
 
 
 def report_figures(results: Results, training_manifests: Sequence[Path] = ()) -> dict[str, dict]:

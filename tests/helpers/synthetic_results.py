@@ -99,7 +99,8 @@ def _run(models, cases, scores, quality, rng, n_cases, quantization) -> dict:
             for f in a["flags"]:
                 flags[f] = flags.get(f, 0) + 1
         model_rows.append({
-            "id": m, "kind": "openai" if m == "cloud-mini" else "gguf", "family": m.split("-")[0],
+            "id": m, "kind": "openai" if m == "cloud-mini" else "gguf",
+            "family": "cloud" if m == "cloud-mini" else "smollm2",
             "size_mib": (257.0 / (k + 1)) if quantization and m != "cloud-mini" else None,
             "n": answered, "cases": n_cases, "answered": answered,
             "graded": sum(1 for a in mine if a["graded"]), "errors": n_cases - answered,
