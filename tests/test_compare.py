@@ -144,6 +144,14 @@ def test_markdown_is_a_readable_table():
     assert "### Regressed most: sft" in lines and "| c3 | 0.600 | 0.300 | -0.300 |  |" in lines
 
 
+def test_long_values_are_shown_where_they_differ():
+    weights = "gguf:sha256:" + "ab" * 32
+    old = run("old", OLD, fingerprints={"sft": weights + ";template=gemma;fold_system=True"})
+    new = run("new", NEW, fingerprints={"sft": weights + ";template=chatml"})
+    text = render_comparison_markdown(compare_runs(old, new))
+    assert "- model sft: …ab;template=gemma;fold\\_system=True → …ab;template=chatml" in text.splitlines()
+
+
 def test_write_comparison_and_the_cli(tmp_path, capsys):
     old, new = run("old", OLD), run("new", NEW)
     for r in (old, new):

@@ -93,7 +93,20 @@ def render_comparison_markdown(comparison: Comparison) -> str:
 
 
 def _change_line(change) -> str:
-    return f"- {escape_cell(change.what)}: {escape_cell(_short(change.old))} → {escape_cell(_short(change.new))}"
+    old, new = _apart(change.old, change.new)
+    return f"- {escape_cell(change.what)}: {escape_cell(_short(old))} → {escape_cell(_short(new))}"
+
+
+def _apart(old: str | None, new: str | None, keep: int = 12) -> tuple[str | None, str | None]:
+    """Two long values that share a long start (fingerprints, settings) cut to where they differ."""
+    if old is None or new is None:
+        return old, new
+    common = 0
+    while common < min(len(old), len(new)) and old[common] == new[common]:
+        common += 1
+    if common <= 2 * keep:
+        return old, new
+    return "…" + old[common - keep:], "…" + new[common - keep:]
 
 
 def _short(text: str | None, limit: int = 80) -> str:
