@@ -78,7 +78,6 @@ def main() -> int:
     with Chromium(timeout_s=60) as browser:
         browser.offline()
         for attempt in range(args.repeat):
-            browser.call("Page.navigate", {"url": "about:blank"})
             browser.events.clear()
             wall = browser.open(page, ready="document.documentElement.getAttribute('data-cases-ready')")
             timing = browser.evaluate(TIMINGS)

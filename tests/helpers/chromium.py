@@ -37,6 +37,7 @@ class Chromium:
     def __init__(self, width: int = 1280, height: int = 900, timeout_s: float = 30.0):
         self.width, self.height, self.timeout_s = width, height, timeout_s
         self.events: list[dict] = []
+        self.last_event_index = 0
         self._next_id = 0
         self._profile = None
         self._process = None
@@ -129,8 +130,10 @@ class Chromium:
         """The first event `method` (from position `since` of the event list on) whose params satisfy `where`."""
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         while True:
-            for event in self.events[since:]:
+            for index in range(since, len(self.events)):
+                event = self.events[index]
                 if event["method"] == method and where(event.get("params", {})):
+                    self.last_event_index = index
                     return event["params"]
             if self._receive(deadline - time.monotonic()) is None and time.monotonic() >= deadline:
                 raise ChromiumError(f"no {method} event in time")
@@ -158,9 +161,13 @@ class Chromium:
         """Load a file and wait for its load event (and, when given, until the expression `ready` is true);
         return the seconds that took, by the wall clock here."""
         since = len(self.events)
+        url = Path(path).resolve().as_uri()
         started = time.perf_counter()
-        self.call("Page.navigate", {"url": Path(path).resolve().as_uri()})
-        self.wait_for_event("Page.loadEventFired", since=since)
+        self.call("Page.navigate", {"url": url})
+        # the load event that follows this page's navigation, not a late one of the page before
+        self.wait_for_event("Page.frameNavigated", since=since,
+                            where=lambda p: p["frame"].get("url") == url and not p["frame"].get("parentId"))
+        self.wait_for_event("Page.loadEventFired", since=self.last_event_index)
         if ready:
             self.wait_until(ready)
         return time.perf_counter() - started
