@@ -176,3 +176,16 @@ def test_write_comparison_and_the_cli(tmp_path, capsys):
     assert main(args + ["--margin", "2"]) == 2
     assert main(["gate", "new", "--margin", "0.1", "--reports-dir", str(tmp_path / "reports")]) == 2
     assert "--baseline-run" in capsys.readouterr().err
+
+
+def test_the_markdown_renders_as_tables():
+    from markdown_it import MarkdownIt  # comes with rich
+
+    old = run("old", OLD)
+    new = run("new", NEW, fingerprints={"sft": "sft|2"})
+    html = MarkdownIt("commonmark").enable("table").render(render_comparison_markdown(compare_runs(old, new)))
+    assert html.count("<table>") == 2, "the models, and the regressed cases of sft (base has none)"
+    first_row = html[html.index("<tbody>"):].split("</tr>")[0]
+    cells = [cell.split(">", 1)[1] for cell in first_row.split("<td")[1:]]
+    assert [c.removesuffix("</td>\n") for c in cells][:2] == ["sft", "yes"]
+    assert "<li>model sft: sft:1 → sft|2</li>" in html
