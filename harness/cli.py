@@ -40,6 +40,15 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a run directory, its results.json, or a run id under the reports directory")
     _gate_options(parser, after_run=False)
     parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run ids are looked up")
+    parser.add_argument("--baseline-run", metavar="OLD", default=None,
+                        help="gate each model (or --model) against the same model in the earlier run OLD: the paired "
+                             "difference over the shared cases must clear -MARGIN (or 0 without --margin)")
+    parser.add_argument("--model", dest="baseline_models", action="append", default=[], metavar="ID",
+                        help="with --baseline-run: the model to gate (repeatable; default: every shared model)")
+    parser.add_argument("--axis", dest="baseline_axis", default="score", metavar="AXIS",
+                        help="with --baseline-run: 'score' (default) or a rubric axis")
+    parser.add_argument("--margin", dest="baseline_margin", type=float, default=None, metavar="M",
+                        help="with --baseline-run: non-inferiority margin; without it the model must be better")
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "index.html again.")
     report.add_argument("run", help="run directory, results.json, or run id")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="reports root")
+    report.add_argument("--training-manifest", action="append", type=Path, default=[], metavar="FILE",
+                        help="a training recipe's manifest.json: its loss curves go into the report (repeatable)")
 
     models = sub.add_parser("models", parents=[common], help="list the configured models")
     models.add_argument("--check", action="store_true", help="ask each model for a one-word answer")
@@ -113,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Evaluate the gates the run recorded (or those given with --gate) on its "
                           "results. The suite file is not read again: editing it after the run changes nothing.")
     add_gate_arguments(gate)
+    compare = sub.add_parser("compare", help="compare two runs: per-model changes with paired intervals, the "
+                             "cases that regressed, what changed between the runs",
+                             description="Compare RUN_B (new) against RUN_A (old) over the models and cases both hold: "
+                             "differences new - old with paired intervals, the cases that regressed most, and whether "
+                             "the suite, rubric, judge or prompts changed. Writes compare.html, compare.md and "
+                             "compare.json; prints the Markdown.")
+    compare.add_argument("old", metavar="RUN_A", help="the earlier run: run id, run directory or results.json")
+    compare.add_argument("new", metavar="RUN_B", help="the later run")
+    compare.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="where the files go (default: REPORTS/compare/RUN_A__RUN_B)")
+    compare.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run ids are looked up")
     pipeline = sub.add_parser("pipeline", help="train, export, evaluate and gate: the whole loop")
     add_pipeline_arguments(pipeline)
     return parser
@@ -175,7 +197,7 @@ def cmd_report(args) -> int:
     from .report import write_report, write_runs_index
 
     results, out_dir = find_run(args.run, reports_dir=args.out, store_path=args.store)
-    index = write_report(results, out_dir)
+    index = write_report(results, out_dir, training_manifests=args.training_manifest)
     write_runs_index(args.out)
     print(f"report: {index}")
     return 0
@@ -190,6 +212,10 @@ def cmd_gate(args) -> int:
 
     path = resolve_results_path(args.run, args.reports_dir)
     results = read_results_file(path)
+    if args.baseline_run is not None:
+        return _gate_against_baseline(args, results)
+    if args.baseline_models or args.baseline_axis != "score" or args.baseline_margin is not None:
+        raise ConfigError("--model, --axis and --margin go with --baseline-run")
     if args.gate_specs:
         gates = parse_gates(list(args.gate_specs), "--gate")
     else:
@@ -205,6 +231,43 @@ def cmd_gate(args) -> int:
 
         write_report(results, path.parent)  # the HTML report and summary.md show the verdicts too
     return exit_code(results.gates)
+
+
+def _gate_against_baseline(args, results) -> int:
+    from .compare import baseline_gate, compare_runs
+    from .gates.evaluate import exit_code
+    from .gates.output import report_verdicts
+    from .lookup import read_results_file, resolve_results_path
+
+    if args.gate_specs:
+        raise ConfigError("give either --gate or --baseline-run, not both")
+    if args.baseline_margin is not None and not 0 <= args.baseline_margin <= 1:
+        raise ConfigError(f"--margin {args.baseline_margin} is not between 0 and 1")
+    baseline = read_results_file(resolve_results_path(args.baseline_run, args.reports_dir))
+    comparison = compare_runs(baseline, results)
+    models = args.baseline_models or comparison.shared_models
+    if not models:
+        raise ConfigError(f"run {results.run_id} and the baseline run {baseline.run_id} share no model")
+    verdicts = [baseline_gate(results, baseline, model, axis=args.baseline_axis, margin=args.baseline_margin,
+                              comparison=comparison) for model in models]
+    report_verdicts(verdicts, suite_name=results.suite.name, run_id=results.run_id, junit=args.junit,
+                    summary=args.summary, title=f"Gates against run {baseline.run_id}")
+    return exit_code(verdicts)
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_runs
+    from .lookup import read_results_file, resolve_results_path
+    from .report.comparison import render_comparison_markdown, write_comparison
+
+    old = read_results_file(resolve_results_path(args.old, args.reports_dir))
+    new = read_results_file(resolve_results_path(args.new, args.reports_dir))
+    comparison = compare_runs(old, new)
+    out = args.out or args.reports_dir / "compare" / f"{old.run_id}__{new.run_id}"
+    written = write_comparison(comparison, out)
+    print(render_comparison_markdown(comparison))
+    print(f"comparison: {written['html']} (also {written['md'].name}, {written['json'].name})")
+    return 0
 
 
 def cmd_models(args) -> int:
@@ -288,7 +351,7 @@ def cmd_pipeline(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "report": cmd_report, "models": cmd_models, "suites": cmd_suites, "gate": cmd_gate,
-            "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam}
+            "compare": cmd_compare, "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam}
 
 
 def main(argv: list[str] | None = None) -> int:
