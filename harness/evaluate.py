@@ -28,6 +28,7 @@ from .judge.adversarial import run_planted_trials
 from .judge.compare import guidance, judge_answers
 from .judge.exam import exam_pairs, run_exam
 from .judge.score import score_answers
+from .labels import read_labels
 from .records import Answer
 from .registry import create_adapter
 from .results.build import build_results
@@ -45,6 +46,7 @@ class Plan:
     judge_ids: list[str]
     cases: list[Case]
     gates: list[Any]  # harness.gates.spec.Gate
+    labels: list[Any] = ()  # harness.labels: the suite's human labels, read when the run starts
 
     @property
     def suite(self):
@@ -69,7 +71,8 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
             raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
                               key="--judge")
     cases = loaded.cases[:limit] if limit else loaded.cases
-    return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates)
+    labels = read_labels(loaded.path.parent / loaded.suite.labels) if loaded.suite.labels else []
+    return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates, labels)
 
 
 def _identity(plan: Plan, adapters: dict[str, Adapter]) -> dict[str, Any]:
@@ -108,6 +111,7 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "models": [described(mid, identity["models"]) for mid in plan.model_ids],
         "judges": [described(jid, identity["judges"]) for jid in plan.judge_ids],
         "gates": [gate.model_dump() for gate in plan.gates],
+        "labels": [label.model_dump(exclude_none=True) for label in plan.labels],
     }
 
 

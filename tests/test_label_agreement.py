@@ -39,3 +39,22 @@ def test_agreement_on_labelled_pairs_criteria_and_exam_pairs():
     judged = ["a", "b", "a", "b", "a"]
     assert pairwise["kappa"] == pytest.approx(cohens_kappa(human, judged))
     assert label_agreement(labels, "other-judge", answers, [], []) == []
+
+
+def test_a_run_records_the_suites_labels_and_reports_agreement(tmp_path, monkeypatch):
+    import json
+
+    from tests.conftest import write_project
+    from tests.helpers.runs import run_suite
+
+    suite = write_project(tmp_path)
+    (tmp_path / "suites" / "labels.jsonl").write_text(
+        json.dumps({"case_id": "case-00", "a": "good", "b": "bad", "preferred": "a", "reason": "it has the headings"})
+        + "\n" + json.dumps({"case_id": "case-01", "a": "good", "b": "bad", "preferred": "b", "reason": "a test"}) + "\n")
+    suite.write_text(suite.read_text() + "labels: labels.jsonl\n")
+    monkeypatch.chdir(tmp_path)
+    results, _ = run_suite(suite, models_path=tmp_path / "models.yaml", quiet=True)
+    assert len(results["spec"]["labels"]) == 2
+    (agreement,) = results["judge"]["audit"]["label_agreement"]
+    # The mock judge prefers the longer (good) answer: it agrees on case-00 and not on case-01.
+    assert agreement["n"] == 2 and agreement["accuracy"] == pytest.approx(0.5)

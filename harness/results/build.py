@@ -149,7 +149,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         "suite": {"name": suite["name"], "version": suite["version"], "cases": len(cases),
                   "rubric": rubric["name"] if rubric else None, "rubric_version": rubric["version"] if rubric else None,
                   "path": suite["path"], "hash": suite["hash"]},
-        "spec": {**settings, "rubric": rubric, "gates": spec["gates"]},
+        "spec": {**settings, "rubric": rubric, "gates": spec["gates"], "labels": spec.get("labels", [])},
         "comparison": {"models": model_ids, "shared_cases": len(shared), "cases": len(cases)},
         "judge": judge_fields(spec, judgments, f, trials, answers, exam),
         "models": models_out,

@@ -289,6 +289,7 @@ class RunSpec(StrictModel):
     exam: dict[str, Any] = {}
     rubric: dict[str, Any] | None = Field(None, description="the rubric, whole")
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
+    labels: list[dict[str, Any]] = Field([], description="the suite's human labels, as read when the run started")
 
 
 class Comparison(StrictModel):
