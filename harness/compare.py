@@ -219,6 +219,7 @@ def run_changes(old: Results, new: Results) -> list[Change]:
         ("judge fingerprint", old.judge.fingerprint, new.judge.fingerprint, True),
         ("judging settings", old_spec.judging, new_spec.judging, True),
         ("judge guidance", old_spec.judge_guidance, new_spec.judge_guidance, True),
+        ("judge prompts", old.judge.prompts, new.judge.prompts, True),
         ("judge generation settings", old_spec.judge_generation, new_spec.judge_generation, True),
         ("system prompt", old_spec.system_prompt, new_spec.system_prompt, False),
         ("generation settings", old_spec.generation, new_spec.generation, False),

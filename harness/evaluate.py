@@ -27,6 +27,7 @@ from .grading import flag_answers, grade_answers
 from .judge.adversarial import run_planted_trials
 from .judge.compare import guidance, judge_answers
 from .judge.exam import exam_pairs, run_exam
+from .judge import prompts
 from .judge.score import score_answers
 from .labels import read_labels
 from .records import Answer
@@ -112,6 +113,8 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "judges": [described(jid, identity["judges"]) for jid in plan.judge_ids],
         "gates": [gate.model_dump() for gate in plan.gates],
         "labels": [label.model_dump(exclude_none=True) for label in plan.labels],
+        "prompts": {"rank": prompts.RANK_PROMPT_VERSION, "grade": prompts.GRADE_PROMPT_VERSION,
+                    "score": prompts.SCORE_PROMPT_VERSION},
     }
 
 

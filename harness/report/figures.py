@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup
 
@@ -160,19 +159,13 @@ def judge_bias(results: Results) -> JudgeBias | None:
 
 
 def exam_corruptions(results: Results) -> tuple[list[ExamCorruption], float | None]:
-    """The judge's exam per kind of corrupted answer, once the results carry one (`judge.exam`: a list of
-    {corruption, accuracy, ci, n} and a `threshold`); ([], None) until then."""
-    exam = getattr(results.judge, "exam", None)
-    if not exam:
+    """The judge's exam per kind of corrupted answer (`judge.exam.by_corruption`) and the accuracy it must
+    reach; ([], None) when the run has no exam."""
+    exam = results.judge.exam
+    if exam is None or not exam.judgments:
         return [], None
-    items = exam.get("corruptions", []) if isinstance(exam, dict) else getattr(exam, "corruptions", [])
-    threshold = exam.get("threshold") if isinstance(exam, dict) else getattr(exam, "threshold", None)
-
-    def field(item: Any, name: str) -> Any:
-        return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-
-    return [ExamCorruption(str(field(i, "corruption")), field(i, "accuracy"), _low(field(i, "ci")),
-                           _high(field(i, "ci")), field(i, "n") or 0) for i in items], threshold
+    return [ExamCorruption(name, f.accuracy, _low(f.ci), _high(f.ci), f.n) for name, f in exam.by_corruption.items()], \
+        exam.min_accuracy
 
 
 def quantization_levels(results: Results, order: list[str]) -> list[QuantLevel]:

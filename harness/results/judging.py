@@ -33,6 +33,7 @@ def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, Any], trial
         "family": judges[0]["family"] if len(judges) == 1 else None,
         "mode": "+".join(modes), "baseline": judging["baseline"],
         "reference": judging.get("reference", False), "rationale": judging.get("rationale", False),
+        "prompts": spec.get("prompts"),
         "orders": judging["orders"] if "rank" in modes else 2 if "pairwise" in modes else None,
         "judgments": len(judgments), "errors": sum(1 for j in judgments if j.error),
         "retries": sum(max(j.attempts - 1, 0) for j in judgments),
