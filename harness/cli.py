@@ -109,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("suites", help="list the suites under suites/")
 
+    schema = sub.add_parser("schema", help="print the JSON Schema of models.yaml, a suite or a rubric (for editors)",
+                            description="Print the JSON Schema of an input file, for an editor with a YAML language "
+                            "server: put `# yaml-language-server: $schema=schemas/suite.schema.json` at the top of "
+                            "the file. --write DIR writes all three.")
+    schema.add_argument("name", nargs="?", choices=["models", "suite", "rubric"])
+    schema.add_argument("--write", type=Path, metavar="DIR", help="write models/suite/rubric.schema.json into DIR")
+
     exam = sub.add_parser("judge-exam", parents=[common, store],
                           help="qualify a judge: its exam on a suite's known-answer pairs (exit 0 pass, 1 fail)",
                           description="Make known-worse twins of the suite's reference answers and ask the judge to "
@@ -344,6 +351,19 @@ def cmd_judge_exam(args) -> int:
     return 0 if all(exam["passed"] for exam in exams.values()) else 1
 
 
+def cmd_schema(args) -> int:
+    from .schemas import render, write_all
+
+    if args.write:
+        for path in write_all(args.write):
+            print(f"wrote {path}")
+        return 0
+    if not args.name:
+        raise ConfigError("name a schema (models, suite or rubric) or give --write DIR", key="schema")
+    print(render(args.name), end="")
+    return 0
+
+
 def cmd_pipeline(args) -> int:
     from training.pipeline import pipeline_command
 
@@ -351,12 +371,23 @@ def cmd_pipeline(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "report": cmd_report, "models": cmd_models, "suites": cmd_suites, "gate": cmd_gate,
-            "compare": cmd_compare, "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam}
+            "compare": cmd_compare, "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam, "schema": cmd_schema}
+
+
+def load_dotenv_file() -> None:
+    """Keys from a `.env` file in the working directory, as many tools read them; a variable already set wins.
+    They stay in the environment: never in the store, a report or a log."""
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    load_dotenv_file()
     try:
         return COMMANDS[args.command](args)
     except BenchError as exc:

@@ -110,14 +110,15 @@ class OpenAIAdapter(ApiAdapter):
     structured = "json_schema"
     provider = sdk = "openai"
     default_endpoint = DEFAULT_ENDPOINT
+    base_url_env = "OPENAI_BASE_URL"
 
     def __init__(self, model_id: str, options: OpenAIOptions, prices=None, max_concurrency: int = 1,
                  family: str | None = None):
         super().__init__(model_id, options, prices, max_concurrency, family)
-        self.local = options.local if options.local is not None else is_loopback(options.base_url)
+        self.local = options.local if options.local is not None else is_loopback(self.base_url)
 
     def _make_client(self, module, key: str):
-        return module.OpenAI(api_key=key, base_url=self.options.base_url or DEFAULT_ENDPOINT,
+        return module.OpenAI(api_key=key, base_url=self.base_url or DEFAULT_ENDPOINT,
                              timeout=self.options.timeout_s, max_retries=0)
 
     def _params(self, messages, settings, json_schema) -> dict[str, Any]:
