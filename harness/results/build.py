@@ -17,7 +17,7 @@ from ..records import Answer, Judgment
 from ..store import Store
 from .frames import ci, frames, num
 from .judging import judge_fields
-from .model import SCHEMA_VERSION, Results
+from .model import SCHEMA_VERSION, Results, StageTimes
 
 N_BOOT = 2000
 SEED = 20261123
@@ -44,6 +44,7 @@ def build_results(store: Store, run_id: str) -> Results:
         "run_id": run_id,
         "created_at": _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
+        "stages": StageTimes.from_seconds(info.get("stage_times")),
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
                        "failed": store.failure_count(run_id), "by_stage": counts},
@@ -116,6 +117,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
             "latency": {k: num(lat.get(k)) for k in ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s",
                                                       "tokens_per_s", "output_tokens_mean")},
             "cost_usd": sum(costs) if costs else None,
+            "retries": sum(a.completion.retries or 0 for a in mine),
         })
 
     suite, settings = spec["suite"], spec["settings"]

@@ -85,6 +85,8 @@ class ModelResult(_Model):
     mean_rank: Figure = None
     latency: Latency = Latency()
     cost_usd: Figure = Field(None, description="summed cost of the answers, where prices are known")
+    retries: int = Field(0, description="retries the answer calls needed (a cached answer carries those of the "
+                                        "call that made it)")
 
 
 class SelfPreference(_Model):
@@ -231,6 +233,26 @@ class StageCount(_Model):
     cached: int = 0
 
 
+class StageTimes(_Model):
+    """Seconds each stage of the command that finished the run took; null: the stage did not run (no judge,
+    no planted trials) or its time is not known yet (the report's own, inside the report)."""
+
+    setup_s: Figure = Field(None, description="reading the files, loading the models' fingerprints, opening the run")
+    answers_s: Figure = Field(None, description="every model answering every case (cached calls included)")
+    grading_s: Figure = Field(None, description="deterministic checks and judge-graded criteria")
+    judging_s: Figure = Field(None, description="the judge's rankings or pairwise verdicts")
+    adversarial_s: Figure = Field(None, description="planted-instruction trials of the judge")
+    statistics_s: Figure = Field(None, description="the results computed from the store")
+    report_s: Figure = Field(None, description="results.json, summary.md, index.html and the runs index")
+
+    @classmethod
+    def from_seconds(cls, times: dict[str, float] | None) -> "StageTimes | None":
+        if not times:
+            return None
+        return cls.model_validate({f"{stage}_s": round(seconds, 3) for stage, seconds in times.items()
+                                   if f"{stage}_s" in cls.model_fields})
+
+
 class Generation(_Model):
     calls: int = Field(0, description="model calls made by this run")
     cached: int = Field(0, description="calls answered from the cache")
@@ -326,7 +348,9 @@ class Results(_Model):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     created_at: str | None = None
-    wall_time_s: Figure = None
+    wall_time_s: Figure = Field(None, description="the whole command that finished the run: loading, stages, "
+                                                  "statistics and report (null inside the report it times)")
+    stages: StageTimes | None = Field(None, description="seconds per stage of that command")
     suite: SuiteInfo
     spec: RunSpec | None = None
     judge: JudgeInfo = JudgeInfo()
