@@ -137,26 +137,27 @@ def _print_summary(results) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .progress import plain
     from .report import formatting as fmt
 
-    table = Table(title=f"{results.suite.name} - run {results.run_id}")
+    table = Table(title=plain(f"{results.suite.name} - run {results.run_id}"))
     for col in ("model", "n", "err", "score [95% CI]", "win rate [95% CI]", "TTFT p50", "tok/s"):
-        table.add_column(col)
+        table.add_column(plain(col))
     for m in sorted(results.models, key=lambda m: -(m.score or 0)):
-        table.add_row(m.id, str(m.n), str(m.errors), fmt.with_interval(m.score, m.score_ci),
-                      fmt.with_interval(m.win_rate, m.win_rate_ci, fmt.pct), fmt.seconds(m.latency.ttft_p50_s),
-                      fmt.rate(m.latency.tokens_per_s))
+        table.add_row(*map(plain, (m.id, m.n, m.errors, fmt.with_interval(m.score, m.score_ci),
+                                   fmt.with_interval(m.win_rate, m.win_rate_ci, fmt.pct),
+                                   fmt.seconds(m.latency.ttft_p50_s), fmt.rate(m.latency.tokens_per_s))))
     console = Console()
     console.print(table)
     gen, judge = results.generation, results.judge
     console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
-                  f"wall time {fmt.duration(results.wall_time_s)}", markup=False)
+                  f"wall time {fmt.duration(results.wall_time_s)}", markup=False, highlight=False)
     if judge.id:
         audit = judge.audit
         trust = "" if audit is None or audit.trusted is None else (
             " - trusted" if audit.trusted else " - UNTRUSTED: " + "; ".join(audit.reasons))
         console.print(f"judge {judge.id}: position consistency {fmt.pct(judge.position_consistency)}, "
-                      f"{judge.errors or 0} unparsed verdicts{trust}", markup=False)
+                      f"{judge.errors or 0} unparsed verdicts{trust}", markup=False, highlight=False)
 
 
 def cmd_report(args) -> int:
@@ -198,21 +199,21 @@ def cmd_gate(args) -> int:
 
 def cmd_models(args) -> int:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from .adapters.base import GenerationSettings
     from .config import load_models
+    from .progress import plain
     from .registry import create_adapter
 
     entries = load_models(args.config)
-    table = Table(title=str(args.config))
+    table = Table(title=plain(args.config))
     for col in ("id", "kind", "fingerprint", *(("TTFT", "status") if args.check else ())):
-        table.add_column(col, overflow="fold")
+        table.add_column(plain(col), overflow="fold")
     failed = 0
     for mid, entry in entries.items():
         if not args.check:
-            table.add_row(escape(mid), entry.kind, "-")
+            table.add_row(plain(mid), plain(entry.kind), plain("-"))
             continue
         try:
             adapter = create_adapter(entry)
@@ -226,7 +227,7 @@ def cmd_models(args) -> int:
         except BenchError as exc:
             fingerprint, ttft, status = "-", "-", f"error: {exc}"
             failed += 1
-        table.add_row(escape(mid), entry.kind, escape(fingerprint), ttft, escape(status))
+        table.add_row(*map(plain, (mid, entry.kind, fingerprint, ttft, status)))
     Console().print(table)
     return 3 if failed else 0
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-
 from .adapters.base import Adapter
 from .cases import Case
 from .config import LoadedSuite, ModelEntry, find_suite, load_models, load_suite
@@ -209,7 +207,7 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
     whole command: loading, the model stages, the statistics and the report."""
     from rich.console import Console
 
-    from .progress import make_progress
+    from .progress import make_progress, plain
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
@@ -221,9 +219,9 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         run_id = open_run(store, plan, adapters, lambda m: console.print(m, markup=False, highlight=False))
         clock = StageClock(store, run_id)
         clock.record("setup", started)
-        console.print(f"[bold]bench run[/] {escape(plan.suite.name)} v{escape(str(plan.suite.version))}: "
-                      f"{len(plan.cases)} cases x {len(plan.model_ids)} models, judge "
-                      f"{escape('+'.join(plan.judge_ids) or 'none')} ({plan.suite.judging.mode}) (run {run_id})")
+        console.print(plain("bench run", "bold") + plain(
+            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x {len(plan.model_ids)} models, "
+            f"judge {'+'.join(plan.judge_ids) or 'none'} ({plan.suite.judging.mode}) (run {run_id})"), highlight=False)
         for adapter in adapters.values():
             console.print("  " + describe_lane(adapter), markup=False, highlight=False)
         run_stages(plan, adapters, store, run_id, make_progress(console), clock)
