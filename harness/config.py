@@ -59,8 +59,13 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
         at = ("models", model_id)
         if not isinstance(body, dict):
             raise ConfigError("expected a mapping", path=str(path), line=lines.get(at), key=f"models.{model_id}")
+        if not isinstance(model_id, str):
+            raise ConfigError("a model id must be text", path=str(path), line=lines.get(at), key=f"models.{model_id}")
         if "kind" not in body:
             raise ConfigError("missing required field", path=str(path), line=lines.get(at),
+                              key=f"models.{model_id}.kind")
+        if not isinstance(body["kind"], str):
+            raise ConfigError("expected the name of a kind", path=str(path), line=lines.get(at + ("kind",)),
                               key=f"models.{model_id}.kind")
         cls = adapter_class(body["kind"], path=str(path), line=lines.get(at + ("kind",)),
                             key=f"models.{model_id}.kind")

@@ -20,7 +20,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .adapters.base import Adapter, Completion, GenerationSettings
+from .adapters.base import MAX_SEED, Adapter, Completion, GenerationSettings
 from .records import Ask, JudgeRequest, Verdict
 from .store import LOOKUP_CHUNK, Store, completion_from_row, request_key
 
@@ -212,7 +212,7 @@ def make_ask(executor: Executor, adapters: dict[str, Adapter], settings: Generat
                 if n == 0:
                     return first.result
                 retry_settings = first.settings.model_copy(
-                    update={"temperature": max(first.settings.temperature, 0.7), "seed": first.settings.seed + n})
+                    update={"temperature": max(first.settings.temperature, 0.7), "seed": (first.settings.seed + n) % (MAX_SEED + 1)})
                 retry = Call(first.adapter, first.stage, first.messages, retry_settings, first.json_schema,
                              first.extra)
                 executor.run([retry], label=None)

@@ -27,7 +27,7 @@ class Check(Strict):
     phrases: list[str] | None = None
     any: bool = False  # contains: any phrase (True) or all phrases (False)
     sections: list[str] | None = None
-    max_words: int | None = Field(None, ge=1)
+    max_words: int | None = Field(None, ge=1, le=10_000_000)
     ignore_case: bool = True
 
     @model_validator(mode="after")
@@ -47,7 +47,7 @@ class Check(Strict):
 class Criterion(Strict):
     id: str
     text: str
-    points: float
+    points: float = Field(allow_inf_nan=False)
     axis: str
     check: Check | None = None
     applies_to: list[str] | None = None  # case tags; None means every case

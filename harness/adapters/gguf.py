@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from ..errors import AdapterError, ConfigError, MissingDependency
 from ..files import cached_file_hash
 from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
@@ -26,9 +28,9 @@ class GGUFOptions(StrictOptions):
     chat_format: str | None = None
     # Some templates (llama-cpp-python's "gemma") drop system messages: fold them into the first user turn.
     fold_system: bool = False
-    n_ctx: int = 4096
-    n_threads: int | None = None
-    n_batch: int = 512
+    n_ctx: int = Field(4096, ge=0, le=2**24)  # 0: the context the model was trained with
+    n_threads: int | None = Field(None, ge=1, le=1024)
+    n_batch: int = Field(512, ge=1, le=2**20)
 
 
 def resolve_model_file(options: GGUFOptions) -> Path:

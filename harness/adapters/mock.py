@@ -13,6 +13,8 @@ import zlib
 from collections import Counter
 from typing import Any, Literal
 
+from pydantic import Field
+
 from ..files import stable_hash
 from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
 
@@ -29,9 +31,9 @@ class Rule(StrictOptions):
 class MockOptions(StrictOptions):
     responses: list[str] = ["Situation: ...\nBackground: ...\nAssessment: ...\nRecommendation: ..."]
     rules: list[Rule] = []
-    ttft_s: float = 0.0
-    latency_s: float = 0.0
-    fail_every: int = 0  # every n-th call of this model fails (0: never)
+    ttft_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    latency_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    fail_every: int = Field(0, ge=0)  # every n-th call of this model fails (0: never)
     judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage"] = "longest"
     # keyword: met if grade_keyword is in the answer; criterion-keyword: met if it is in the criterion's text
     grade_policy: Literal["met", "not-met", "keyword", "criterion-keyword", "garbage"] = "keyword"
