@@ -147,7 +147,11 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
         raise ConfigError(exc.detail, path=str(path), line=line_for(lines, gate_key(exc)), key=exc.key) from None
     if models is not None:
         _check_model_ids(suite, models, path, lines)
-    cases = CASE_READERS[suite.case_format](path.parent / suite.cases)
+    cases_path = path.parent / suite.cases
+    if not cases_path.is_file():
+        problem = "is a folder, not a cases file" if cases_path.is_dir() else "not found"
+        raise ConfigError(f"{cases_path} {problem}", path=str(path), line=lines.get(("cases",)), key="cases")
+    cases = CASE_READERS[suite.case_format](cases_path)
     rubric = None
     if suite.rubric:
         rubric_path = find_rubric(suite.rubric, path)
