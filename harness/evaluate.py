@@ -27,7 +27,6 @@ from .judge.adversarial import run_planted_trials
 from .judge.compare import guidance, judge_answers
 from .records import Answer
 from .registry import create_adapter
-from .results.build import build_results
 from .results.model import Results, StageTimes
 from .store import Store
 
@@ -192,6 +191,7 @@ def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: s
 def finished_results(store: Store, run_id: str) -> Results:
     """The run's Results from the store, with the verdicts of the gates it recorded."""
     from .gates.evaluate import recorded_verdicts
+    from .results.build import build_results  # pandas and scipy: not needed to find a bad input file
 
     results = build_results(store, run_id)
     results.gates = recorded_verdicts(results)

@@ -378,3 +378,21 @@ def test_a_folder_where_a_file_should_be(tmp_path):
         load_models(tmp_path / "models.yaml")
     with pytest.raises(ConfigError, match="models.yaml: is a folder; a cases file was expected"):
         load_cases(tmp_path / "models.yaml")
+
+
+@pytest.mark.parametrize("models_text", [
+    "version: 1\n" + ALIAS_BOMB + "models: [*h]\n",
+    "version: 1\nmodels:\n  good: {kind: mock, prices: {input_per_mtok: .nan}}\n",
+    "\ufeffversion: 1\nmodels: !!python/object/apply:os.system [echo]\n",
+])
+def test_the_cli_exits_2_with_one_line_in_well_under_a_second(tmp_path, monkeypatch, capsys, models_text):
+    from harness.cli import main
+
+    write_project(tmp_path, n_cases=2)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.yaml").write_text(models_text, encoding="utf-8")
+    began = time.perf_counter()
+    assert main(["run", "mini"]) == 2
+    assert time.perf_counter() - began < 0.5
+    err = capsys.readouterr().err
+    assert err.startswith("bench: error: models.yaml:") and err.count("\n") == 1
