@@ -276,7 +276,8 @@ def bench_scaling(quick: bool, work: Path) -> list[Row]:
     rows, cpu_per_call, wall_per_call = [], {}, {}
     for n in sizes:
         project = write_mock_project(work / f"scaling-{n}", n_cases=n, n_models=1, judge=False)
-        wall, cpu, calls = _answers_stage(project, project / "store.sqlite", "fresh")
+        # The better of two runs (each on an empty store): other work on a shared machine only ever adds time.
+        wall, cpu, calls = min(_answers_stage(project, project / f"store-{k}.sqlite", "fresh") for k in range(2))
         cpu_per_call[n], wall_per_call[n] = cpu / calls, wall / calls
         rows.append(Row(f"answers stage, {n:,} fresh mock calls", f"{wall:.2f} s ({1e6 * wall / calls:.0f} us/call, "
                         f"CPU {1e6 * cpu / calls:.0f} us/call)", "", None))
