@@ -240,7 +240,8 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
 def _finish(store: Store, run_id: str, plan: Plan, reports_dir: Path, clock: StageClock,
             started: float) -> tuple[Results, Path]:
     """Statistics, then the report; then the whole command's wall time goes to the store, results.json and
-    summary.md. index.html is written before its own writing time is known: it shows the time to the report."""
+    summary.md. index.html is written before its own writing time is known: it shows every stage before it,
+    and says that results.json holds the whole (as does the page `bench report` writes again)."""
     from .files import atomic_write_text
     from .report import render_markdown, write_report, write_runs_index
 
