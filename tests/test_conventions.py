@@ -20,7 +20,7 @@ def test_openai_base_url_from_the_environment_is_honoured_when_the_entry_gives_n
         adapter = create_adapter(load_models(tmp_path / "models.yaml")["cloud"])
         assert adapter.fingerprint() == f"openai:{server.url}/v1:gpt-test"
         assert adapter.generate([{"role": "user", "content": "hi"}], _settings()).text == "echo: hi"
-        assert adapter.local  # a loopback server, whichever way it was named
+        assert not adapter.local  # where it computes is the entry's `local`, never guessed from the address
     # An entry's own base_url still wins.
     monkeypatch.setenv("OPENAI_BASE_URL", "http://elsewhere.invalid/v1")
     (tmp_path / "models.yaml").write_text(MODELS + "    base_url: http://127.0.0.1:9/v1\n")

@@ -8,7 +8,6 @@ import random
 import sqlite3
 
 import pytest
-import yaml
 
 from harness.cli import main
 from harness.config import CorruptionRule

@@ -178,6 +178,7 @@ def build_view(results: Results, *, case_details: bool = True) -> dict:
         "run_id": results.run_id,
         "created_at": results.created_at,
         "wall_time_s": results.wall_time_s,
+        "stages": results.stages.model_dump(mode="json") if results.stages else None,
         "schema_version": results.schema_version,
         "suite": results.suite.model_dump(mode="json"),
         "judge": judge,

@@ -21,7 +21,7 @@ from ..store import Store
 from .frames import ci, frames, num
 from .judging import judge_fields
 from .scored import judge_score_figures
-from .model import SCHEMA_VERSION, Results
+from .model import SCHEMA_VERSION, Results, StageTimes
 
 N_BOOT = 2000
 SEED = 20261123
@@ -47,6 +47,7 @@ def build_results(store: Store, run_id: str) -> Results:
         "run_id": run_id,
         "created_at": _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
+        "stages": StageTimes.from_seconds(info.get("stage_times")),
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
                        "failed": store.failure_count(run_id), "by_stage": counts},
@@ -141,6 +142,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
             "cost_usd": sum(costs) if costs else None,
             **({"judge_scores": judged_scores[mid]} if judge_scores else {}),
             **({"checks": checks[mid]} if mid in checks else {}),
+            "retries": sum(a.completion.retries or 0 for a in mine),
         })
 
     suite = spec["suite"]

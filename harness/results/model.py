@@ -102,6 +102,8 @@ class ModelResult(StrictModel):
     judge_scores: JudgeScores | None = Field(None, description="score mode: the judge's 1-10 scores, mean over "
                                                                "cases with a bootstrap interval")
     checks: CheckScores | None = Field(None, description="the check-only score (no judge-graded criterion in it)")
+    retries: int = Field(0, description="retries the answer calls needed (a cached answer carries those of the "
+                                        "call that made it)")
 
 
 class PairwiseRow(StrictModel):
@@ -185,6 +187,28 @@ class Ratings(StrictModel):
 class StageCount(StrictModel):
     calls: int = 0
     cached: int = 0
+
+
+class StageTimes(StrictModel):
+    """Seconds each stage of the command that finished the run took; null: the stage did not run (no judge,
+    no planted trials) or its time is not known yet (the report's own, inside the report)."""
+
+    setup_s: Figure = Field(None, description="reading the files, loading the models' fingerprints, opening the run")
+    answers_s: Figure = Field(None, description="every model answering every case (cached calls included)")
+    grading_s: Figure = Field(None, description="deterministic checks and judge-graded criteria")
+    judging_s: Figure = Field(None, description="the judge's rankings or pairwise verdicts")
+    scoring_s: Figure = Field(None, description="the judge's 1-10 scores (score mode)")
+    adversarial_s: Figure = Field(None, description="planted-instruction trials of the judge")
+    exam_s: Figure = Field(None, description="the judge's exam on corrupted references")
+    statistics_s: Figure = Field(None, description="the results computed from the store")
+    report_s: Figure = Field(None, description="results.json, summary.md, index.html and the runs index")
+
+    @classmethod
+    def from_seconds(cls, times: dict[str, float] | None) -> "StageTimes | None":
+        if not times:
+            return None
+        return cls.model_validate({f"{stage}_s": round(seconds, 3) for stage, seconds in times.items()
+                                   if f"{stage}_s" in cls.model_fields})
 
 
 class Generation(StrictModel):
@@ -303,7 +327,9 @@ class Results(StrictModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     created_at: str | None = None
-    wall_time_s: Figure = None
+    wall_time_s: Figure = Field(None, description="the whole command that finished the run: loading, stages, "
+                                                  "statistics and report (null inside the report it times)")
+    stages: StageTimes | None = Field(None, description="seconds per stage of that command")
     suite: SuiteInfo
     spec: RunSpec | None = None
     comparison: Comparison | None = None
