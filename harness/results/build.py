@@ -123,6 +123,8 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
             "size_mib": entry.get("size_mib"),
             "n": int(s.get("n", 0) or 0), "cases": len(mine), "answered": sum(a.ok for a in mine),
             "graded": sum(a.fully_graded for a in mine), "errors": sum(1 for a in mine if not a.ok),
+            "coverage": {"answered": sum(a.ok for a in mine) / len(mine) if mine else None,
+                         "graded": sum(a.fully_graded for a in mine) / len(mine) if mine else None},
             "errors_by_stage": _stage_errors(mid, mine, judgments),
             "flags": dict(Counter(flag for a in mine for flag in a.flags)),
             "score": num(s.get("score")), "score_ci": ci(s.get("ci_low"), s.get("ci_high")),

@@ -75,6 +75,13 @@ class StageErrors(StrictModel):
     judge: int = Field(0, description="judgments of this model's answers with no verdict")
 
 
+class Coverage(StrictModel):
+    """Shares of the cases attempted; null when no case was attempted."""
+
+    answered: Figure = Field(None, description="answered / cases")
+    graded: Figure = Field(None, description="fully graded / cases")
+
+
 class ModelResult(StrictModel):
     id: str
     kind: str | None = None
@@ -85,6 +92,7 @@ class ModelResult(StrictModel):
     cases: int = Field(0, description="cases attempted")
     answered: int = Field(0, description="cases with an answer (no error)")
     graded: int = Field(0, description="answered cases whose every applicable criterion was graded")
+    coverage: Coverage = Coverage()
     errors: int = Field(0, description="answers that failed")
     errors_by_stage: StageErrors = StageErrors()
     flags: dict[str, int] = Field({}, description="answers flagged by code: empty, truncated, repetition, "
