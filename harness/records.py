@@ -17,6 +17,7 @@ class CriterionResult:
     met: bool | None  # None: not graded (judge error, split panel, or skipped by design without a judge)
     source: str  # "check" | "judge" | "flag" | "error" | "split" | "skipped"
     detail: str = ""
+    met_loose: bool | None = None  # an IFEval check's loose verdict (None: not an IFEval check)
 
 
 @dataclass
@@ -26,6 +27,9 @@ class Answer:
     completion: Completion
     criteria: list[CriterionResult] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # harness.flags, found by code
+    # A multi-turn case: every turn's completion in order (`completion` is the last turn's, or the failure that
+    # stopped the conversation); empty for a single-turn case.
+    turns: list[Completion] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

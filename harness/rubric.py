@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .checks import CheckSpec
 from .errors import from_validation
@@ -25,6 +25,7 @@ class Criterion(Strict):
     axis: str
     check: CheckSpec | None = None  # graded by code (harness.checks); without one, by the judge
     applies_to: list[str] | None = None  # case tags; None means every case
+    turn: int | None = Field(None, ge=1)  # multi-turn cases: the turn whose answer is graded (None: the last)
 
     @field_validator("points")
     @classmethod

@@ -12,6 +12,7 @@ a finished run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -68,9 +69,9 @@ CREATE TABLE IF NOT EXISTS planted_trials (
 # Columns added after the first release: an older store gains them when opened.
 _ADDED_COLUMNS = {
     "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL"},
-    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER"},
+    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "met_loose": "INTEGER"},
     "judgments": {"pair": "TEXT"},
-    "answers": {"flags": "TEXT"},
+    "answers": {"flags": "TEXT", "turns": "TEXT"},
 }
 
 
@@ -177,19 +178,22 @@ class Store:
     def save_answer(self, run_id: str, answer: Answer, key: str) -> None:
         c = answer.completion
         self._exec("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
-                   "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags, turns) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (run_id, answer.case_id, answer.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
                     c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
-                    json.dumps(answer.flags)))
+                    json.dumps(answer.flags),
+                    json.dumps([dataclasses.asdict(t) for t in answer.turns], ensure_ascii=False) if answer.turns
+                    else None))
 
     def save_grades(self, run_id: str, answer: Answer) -> None:
         with self._lock:
             self._db.executemany(
                 "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
-                "points, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "points, position, met_loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, answer.case_id, answer.model_id, r.criterion_id, None if r.met is None else int(r.met),
-                  r.source, r.detail, r.axis, r.points, position) for position, r in enumerate(answer.criteria)])
+                  r.source, r.detail, r.axis, r.points, position, None if r.met_loose is None else int(r.met_loose))
+                 for position, r in enumerate(answer.criteria)])
 
     def save_judgment(self, run_id: str, j: Judgment) -> None:
         self._exec("INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
@@ -209,14 +213,15 @@ class Store:
         for g in self._rows("SELECT * FROM grades WHERE run_id = ? ORDER BY case_id, model_id, position", (run_id,)):
             grades.setdefault((g["case_id"], g["model_id"]), []).append(CriterionResult(
                 g["criterion_id"], g["axis"], g["points"], None if g["met"] is None else bool(g["met"]),
-                g["source"], g["detail"] or ""))
+                g["source"], g["detail"] or "", None if g["met_loose"] is None else bool(g["met_loose"])))
         out = []
         for row in self._rows("SELECT * FROM answers WHERE run_id = ?", (run_id,)):
             completion = _completion(row)
             completion.error = row["error"]
             out.append(Answer(row["case_id"], row["model_id"], completion,
                               grades.get((row["case_id"], row["model_id"]), []),
-                              json.loads(row["flags"]) if row["flags"] else []))
+                              json.loads(row["flags"]) if row["flags"] else [],
+                              [Completion(**t) for t in json.loads(row["turns"])] if row["turns"] else []))
         return out
 
     def judgments(self, run_id: str) -> list[Judgment]:

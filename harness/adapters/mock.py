@@ -30,6 +30,8 @@ class Rule(StrictOptions):
 class MockOptions(StrictOptions):
     responses: list[str] = ["Situation: ...\nBackground: ...\nAssessment: ...\nRecommendation: ..."]
     rules: list[Rule] = []
+    # Answer with the conversation it was sent, one "role: content" line per message (what reached the model).
+    echo: bool = False
     ttft_s: float = 0.0
     latency_s: float = 0.0
     fail_every: int = 0  # every n-th call of this model fails (0: never)
@@ -86,6 +88,8 @@ class MockAdapter(Adapter):
                 return self._rank(prompt, props["ranking"])
             if "met" in props:
                 return self._grade(prompt)
+        if opts.echo:
+            return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
         for rule in opts.rules:
             if rule.contains.lower() in prompt.lower():
                 return rule.response

@@ -2,7 +2,8 @@
 
 - `beats`: the candidate's pairwise win rate against the baseline has its interval's lower bound above 0.5
   (`test: ci`, the default), or its Holm-adjusted sign-test p below `alpha` with the candidate ahead
-  (`test: p`).
+  (`test: p`). A run without a judge (`by: auto`), or `by: score`, measures it by the paired score difference
+  instead: its interval above 0, or its Holm-adjusted p below `alpha` with the candidate ahead.
 - `not_worse`: non-inferiority on a rubric axis (or `score`, the overall score): the lower bound of the
   difference candidate - baseline is above -margin. The paired interval from the significance table is used
   when the run has one; otherwise the two models' own intervals give a conservative bound.
@@ -92,6 +93,8 @@ def exit_code(verdicts: list[GateVerdict]) -> int:
 def _beats(results: Results, gate: BeatsGate):
     _model(results, gate.candidate)
     _model(results, gate.baseline)
+    if gate.by == "score" or (gate.by == "auto" and results.judge.id is None):
+        return _beats_on_score(results, gate)
     pair = _pairwise(results, gate.candidate, gate.baseline)
     failures = _judge_failures(results, "a win rate")
     _number(pair.win_rate, "pairwise win_rate")
@@ -114,6 +117,33 @@ def _beats(results: Results, gate: BeatsGate):
             failures.append(f"adjusted p {_f(p)} is not below {_f(gate.alpha)}")
         because = f"adjusted p {_f(p)} < {_f(gate.alpha)}, {wins:g} cases won and {losses:g} lost"
     return figure, threshold, op, failures, because
+
+
+def _beats_on_score(results: Results, gate: BeatsGate):
+    """The paired score difference candidate - baseline over the shared cases: its interval above 0 (`ci`), or its
+    Holm-adjusted bootstrap p below `alpha` with the candidate ahead (`p`)."""
+    row = _significance(results, "score", gate.candidate, gate.baseline)
+    if row is None:
+        raise _Missing(f"no paired score row for '{gate.candidate}' vs '{gate.baseline}' (no case both answered "
+                       "and had fully graded?)")
+    diff = _number(row.diff, "paired score difference")
+    failures = []
+    if _axis_rests_on_judge(results, "score", (gate.candidate, gate.baseline)):
+        failures += _judge_failures(results, "the judge-graded score")
+    if gate.test == "ci":
+        ci = _interval(row.ci, "paired score-difference interval")
+        figure, threshold, op = ci[0], 0.0, ">"
+        said = f"paired score difference {_f(diff)}, interval {_ci(ci)} over {row.n} shared cases"
+        if ci[0] <= 0:
+            failures.append(f"{said}: does not clear 0")
+        return figure, threshold, op, failures, f"{said}: clears 0"
+    p = _number(row.p_adjusted, "paired score p_adjusted")
+    said = f"paired score difference {_f(diff)}, adjusted p {_f(p)} over {row.n} shared cases"
+    if diff <= 0:
+        failures.append(f"{said}: the candidate is not ahead")
+    elif p >= gate.alpha:
+        failures.append(f"{said}: not below {_f(gate.alpha)}")
+    return p, gate.alpha, "<", failures, f"{said} < {_f(gate.alpha)}"
 
 
 def _not_worse(results: Results, gate: NotWorseGate):

@@ -45,6 +45,9 @@ class BeatsGate(_Spec):
     baseline: str
     test: Literal["ci", "p"] = "ci"
     alpha: float = Field(0.05, gt=0, lt=1)
+    # What "beats" is measured by: the judge's win rate, or the paired score difference (a run without a judge:
+    # rubric checks only). auto: the win rate when the run has a judge, the score otherwise.
+    by: Literal["auto", "win_rate", "score"] = "auto"
 
     def default_name(self) -> str:
         return f"beats:{self.candidate}:{self.baseline}"

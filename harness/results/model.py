@@ -7,24 +7,14 @@ model (`python -m harness.results.schema`), and a test keeps the two in step.
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError, from_validation
+from .parts import CaseTurn, Figure, IFEvalAccuracy, Interval, TurnRow  # Figure: a finite number or null
 
 SCHEMA_VERSION = 2
-
-
-
-def _finite_or_none(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-# A figure: a finite number, or null when it cannot be computed (NaN and infinities read as null).
-Figure = Annotated[float | None, BeforeValidator(_finite_or_none)]
-Interval = list[float] | None
 
 
 class _Model(BaseModel):
@@ -58,6 +48,7 @@ class Latency(_Model):
     ttft_lower_bound: bool = Field(False, description="true when failed calls (which never gave a first token) "
                                                       "are counted at their elapsed time: the TTFT figures are "
                                                       "then lower bounds")
+    measured: bool = Field(True, description="false: not measured by bench (answers from a file; its own figures)")
 
 
 class StageErrors(_Model):
@@ -90,6 +81,7 @@ class ModelResult(_Model):
     mean_rank: Figure = None
     latency: Latency = Latency()
     cost_usd: Figure = Field(None, description="summed cost of the answers, where prices are known")
+    unknown_answers: int | None = Field(None, description="answers from a file for cases the suite does not have")
 
 
 class SelfPreference(_Model):
@@ -266,6 +258,7 @@ class CriterionRow(_Model):
     met: bool | None = Field(None, description="null: could not be graded")
     source: str | None = Field(None, description="check, judge, error or skipped")
     detail: str | None = None
+    met_loose: bool | None = Field(None, description="an IFEval check's loose verdict (null: not an IFEval check)")
 
 
 class AnswerRow(_Model):
@@ -281,6 +274,7 @@ class AnswerRow(_Model):
     score: Figure = None
     axes: dict[str, Figure] = {}
     criteria: list[CriterionRow] = []
+    turns: list[TurnRow] = Field([], description="a multi-turn case: every turn (text is the last turn's)")
 
 
 class JudgmentRow(_Model):
@@ -298,6 +292,7 @@ class CaseResult(_Model):
     tags: list[str] = []
     messages: list[dict[str, str]] = []
     reference: str | None = None
+    turns: list[CaseTurn] = Field([], description="the later user turns of a multi-turn case")
     answers: dict[str, AnswerRow] = {}
     judgments: list[JudgmentRow] = []
 
@@ -364,6 +359,7 @@ class Results(_Model):
     significance: list[SignificanceRow] | None = None
     power: Power | None = None
     ratings: Ratings | None = None
+    ifeval: dict[str, IFEvalAccuracy] | None = Field(None, description="IFEval suites: the accuracies per model")
     generation: Generation = Generation()
     gates: list[GateVerdict] | None = None
     cases: list[CaseResult] = []
