@@ -149,6 +149,11 @@ def _print_summary(results) -> None:
     console = Console()
     console.print(table)
     gen, judge = results.generation, results.judge
+    for model_id, acc in (results.ifeval or {}).items():
+        console.print(f"IFEval {model_id}: prompt-level strict {fmt.pct(acc.prompt_strict.accuracy)}, loose "
+                      f"{fmt.pct(acc.prompt_loose.accuracy)}; instruction-level strict "
+                      f"{fmt.pct(acc.instruction_strict.accuracy)}, loose {fmt.pct(acc.instruction_loose.accuracy)}",
+                      markup=False)
     console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
                   f"wall time {fmt.duration(results.wall_time_s)}", markup=False)
     if judge.id:

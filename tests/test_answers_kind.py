@@ -67,7 +67,8 @@ GOOD = [{"case_id": "c1", "text": "yes", "ttft_s": 0.25, "latency_s": 1.25, "out
 
 def test_answers_come_from_the_file_with_its_timings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    results, _ = run(project(tmp_path, GOOD))
+    results, index = run(project(tmp_path, GOOD))
+    assert index.read_text().count('<span class="badge plain">not measured by bench</span>') == 1  # one model
     filed = next(m for m in results["models"] if m["id"] == "filed")
     assert filed["kind"] == "answers"
     assert filed["fingerprint"] == "answers:" + hashlib.sha256((tmp_path / "answers.jsonl").read_bytes()).hexdigest()

@@ -63,7 +63,9 @@ def run(suite: Path):
 
 def test_ifeval_accuracies_strict_and_loose(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    results, _ = run(project(tmp_path))
+    results, index = run(project(tmp_path))
+    html, summary = index.read_text(), (index.parent / "summary.md").read_text()
+    assert 'id="ifeval"' in html and "| scripted | 33.3% [" in summary
     answer = results["cases"][0]["answers"]["scripted"]
     verdicts = {c["id"]: (c["met"], c["met_loose"], c["source"]) for c in answer["criteria"]}
     # "**Any other questions?**" ends in '*': not followed as written, followed once the emphasis is removed.

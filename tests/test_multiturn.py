@@ -59,7 +59,7 @@ ECHO = """\
 def test_turn_two_is_sent_after_the_models_own_turn_one_answer(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     mock.CALLS.clear()
-    results, _ = run(project(tmp_path, ECHO))
+    results, index = run(project(tmp_path, ECHO))
     assert mock.CALLS["echo"] == 4  # two cases, two turns each
     case = results["cases"][0]
     answer = case["answers"]["echo"]
@@ -76,6 +76,9 @@ def test_turn_two_is_sent_after_the_models_own_turn_one_answer(tmp_path, monkeyp
     model = results["models"][0]
     assert model["answered"] == 2 and model["errors"] == 0
     assert model["latency"]["calls"] == 4 and model["latency"]["measured"] is True  # one call per turn
+    html = index.read_text()  # both turns are shown, with the later user turn and its reference
+    assert "Turn 1</strong>" in html and "Turn 2</strong>" in html and "user, turn 2" in html
+    assert "Reference (turn 2)" in html and "assistant: system: Be brief." in html
     # The same command again: every turn comes from the cache.
     mock.CALLS.clear()
     again, _ = run(project(tmp_path, ECHO))

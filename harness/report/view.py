@@ -178,5 +178,7 @@ def build_view(results: Results) -> dict:
         "significance": [row.model_dump(mode="json") for row in results.significance or []],
         "power": results.power.model_dump(mode="json") if results.power else None,
         "gates": [gate.model_dump(mode="json") for gate in results.gates or []],
+        "ifeval": [{"id": mid, **results.ifeval[mid].model_dump(mode="json")} for mid in model_order
+                   if mid in (results.ifeval or {})],
         "cases": case_views(results.cases, model_order),
     }
