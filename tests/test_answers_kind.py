@@ -98,6 +98,8 @@ def test_a_case_without_an_answer_is_a_failed_answer_counted_as_missing(tmp_path
     assert error == "no answer in answers.jsonl for case c3 turn 1"
     assert results["comparison"]["shared_cases"] == 2  # comparisons use the cases both answered
     assert filed["latency"]["failed"] == 1 and filed["latency"]["calls"] == 3
+    # The missing answer took no time: the file's TTFT figures are not lower bounds because of it.
+    assert filed["latency"]["ttft_lower_bound"] is False and filed["latency"]["ttft_p50_s"] == pytest.approx(0.375)
 
 
 def test_answers_for_unknown_cases_are_reported(tmp_path, monkeypatch, capsys):
@@ -201,3 +203,51 @@ def test_the_arena_hard_sample_runs_its_two_real_models_against_each_other(tmp_p
     assert first["id"] == "caffbac7eed64aa9" and first["tags"] == ["hard_prompt", "coding"]
     assert first["answers"]["o3-mini-arena-hard"]["output_tokens"] == 687
     assert first["answers"]["gemini-2.0-flash-arena-hard"]["text"].startswith("```sql")
+
+
+def test_mtbench_sample_answered_from_a_fastchat_file_turn_by_turn(tmp_path, monkeypatch):
+    """The MT-bench reference file is itself a FastChat answer file: GPT-4's two turns for 9 of the 20 questions."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models.yaml").write_text(textwrap.dedent(f"""\
+        version: 1
+        models:
+          gpt-4-answers:
+            kind: answers
+            path: {REPO / "suites" / "mtbench-sample-reference-gpt-4.jsonl"}
+          smollm2-135m: {{kind: mock}}  # the suite's own models and judge, not asked here
+          gemma3-270m: {{kind: mock}}
+        """))
+    results, _ = run_suite(REPO / "suites" / "mtbench-sample.yaml", models_path=tmp_path / "models.yaml",
+                           model_ids=["gpt-4-answers"], judge="none", quiet=True)
+    (model,) = results["models"]
+    assert (model["cases"], model["answered"], model["errors"], model["unknown_answers"]) == (20, 9, 11, 0)
+    case = next(c for c in results["cases"] if c["id"] == "101")
+    answer = case["answers"]["gpt-4-answers"]
+    assert [t["text"][:40] for t in answer["turns"]] == ["If you have just overtaken the second pe",
+                                                          "If you have just overtaken the last pers"]
+    assert answer["text"] == answer["turns"][1]["text"] and case["turns"][0]["reference"] == answer["text"]
+    writing = next(c for c in results["cases"] if c["id"] == "81")["answers"]["gpt-4-answers"]
+    assert writing["error"].startswith("turn 1 of 2 failed: no answer in ") and writing["error"].endswith(
+        "mtbench-sample-reference-gpt-4.jsonl for case 81 turn 1 (turn 2 was not asked)")
+
+
+def test_alpaca_eval_outputs_answer_an_alpaca_eval_suite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "suites").mkdir()
+    evaluation_set = [{"instruction": "How do I make tea?", "output": "Boil water, steep the leaves.",
+                       "generator": "gpt4_1106_preview", "dataset": "koala"},
+                      {"instruction": "Name a colour.", "output": "Blue.", "generator": "gpt4_1106_preview",
+                       "dataset": "selfinstruct"}]
+    (tmp_path / "suites" / "alpaca_eval.json").write_text(json.dumps(evaluation_set, indent=2))
+    outputs = [{"instruction": "Name a colour.", "output": "Red.", "generator": "my-model"},
+               {"instruction": "How do I make tea?", "output": "Steep it.", "generator": "my-model"},
+               {"instruction": "What is tea?", "output": "A drink.", "generator": "my-model"}]
+    (tmp_path / "model_outputs.json").write_text(json.dumps(outputs, indent=2))
+    (tmp_path / "models.yaml").write_text("version: 1\nmodels:\n  mine:\n    kind: answers\n"
+                                          "    path: model_outputs.json\n")
+    (tmp_path / "suites" / "ae.yaml").write_text("name: ae\nversion: 1\ncase_format: alpaca-eval\n"
+                                                 "cases: alpaca_eval.json\nmodels: [mine]\n")
+    results, _ = run(tmp_path / "suites" / "ae.yaml")
+    assert [(c["answers"]["mine"]["text"], c["reference"]) for c in results["cases"]] == [
+        ("Steep it.", "Boil water, steep the leaves."), ("Red.", "Blue.")]
+    assert results["models"][0]["unknown_answers"] == 1  # "What is tea?" is not in the evaluation set
