@@ -121,7 +121,8 @@ def test_answers_for_unknown_cases_are_reported(tmp_path, monkeypatch, capsys):
      "answers.jsonl:2: text: missing required field (and 1 more problem(s) in the file)"),
     (GOOD[:1] + [{"case_id": "c2", "text": "yes", "latency_s": -1}],
      "answers.jsonl:2: latency_s: Input should be greater than or equal to 0"),
-    (GOOD + [{"case_id": "c1", "text": "again"}], "answers.jsonl:4: a second answer for case c1 turn 1 (first on line 1)"),
+    (GOOD + [{"case_id": "c1", "text": "again"}],
+     "answers.jsonl:4: a second answer for case c1 turn 1 (first on line 1)"),
     (GOOD[:1] + [{"case_id": "c2", "text": "x", "model": "a"}, {"case_id": "c3", "text": "x", "model": "b"}],
      "answers.jsonl: answers of 2 models in one file: a, b: pick one with 'model'"),
 ])

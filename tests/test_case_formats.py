@@ -198,3 +198,13 @@ def test_bundled_sample_suites_load_and_list(capsys, monkeypatch):
     assert main(["suites"]) == 0
     listed = capsys.readouterr().out
     assert "ifeval-sample" in listed and "mtbench-sample" in listed and "arena-hard-sample" in listed
+
+
+def test_the_leakage_check_reads_the_public_formats():
+    from harness.leakage import load_eval_cases
+
+    cases = {(c.suite, c.case_id): c for c in load_eval_cases(SUITES)}
+    mt = cases[("mtbench-sample", "81")]
+    assert "Compose an engaging travel blog post" in mt.user_text and "Start every sentence with the letter A." in mt.user_text
+    assert cases[("ifeval-sample", "3414")].user_text.startswith('Can you elaborate on "I froze when I was jogging"?')
+    assert ("arena-hard-sample", "caffbac7eed64aa9") in cases
