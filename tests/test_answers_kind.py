@@ -17,7 +17,10 @@ from harness.cli import main
 from harness.config import ModelEntry
 from harness.errors import ConfigError
 from harness.evaluate import load_plan
+from harness.gates.evaluate import evaluate_gates
+from harness.gates.spec import parse_gates
 from harness.registry import adapter_class, create_adapter
+from harness.results.model import as_results
 from tests.helpers.runs import run_suite
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,6 +89,10 @@ def test_answers_come_from_the_file_with_its_timings(tmp_path, monkeypatch):
     assert results["cases"][2]["answers"]["filed"]["latency_s"] is None  # not given, not invented
     live = next(m for m in results["models"] if m["id"] == "live")
     assert live["latency"]["measured"] is True and live["unknown_answers"] is None
+    # A latency budget cannot rest on figures bench did not measure.
+    (verdict,) = evaluate_gates(as_results(results), parse_gates(["budget:ttft_p50_s:filed:5"], "test"))
+    assert verdict.verdict == "error" and verdict.reason == ("ttft_p50_s of 'filed' was not measured by bench "
+                                                             "(answers read from a file)")
 
 
 def test_a_case_without_an_answer_is_a_failed_answer_counted_as_missing(tmp_path, monkeypatch):

@@ -7,7 +7,8 @@
 - `not_worse`: non-inferiority on a rubric axis (or `score`, the overall score): the lower bound of the
   difference candidate - baseline is above -margin. The paired interval from the significance table is used
   when the run has one; otherwise the two models' own intervals give a conservative bound.
-- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s).
+- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s). A
+  latency or throughput budget on a model whose timings bench did not measure (answers from a file) errors.
 
 Every gate fails, with the reason, when a model it reads has answered fewer cases than `min_answered` (1.0 by
 default) or has fewer fully graded than `min_graded` (0.98): a model cannot pass by skipping the hard cases.
@@ -175,6 +176,8 @@ def _budget(results: Results, gate: BudgetGate):
     model = _model(results, gate.model)
     bound = ""
     if gate.metric in LATENCY_METRICS:
+        if not model.latency.measured:  # a file's own timings are not a measurement a budget can rest on
+            raise _Missing(f"{gate.metric} of '{gate.model}' was not measured by bench (answers read from a file)")
         point = getattr(model.latency, gate.metric)
         bound_name = BOUNDS[gate.metric]
         value = getattr(model.latency, bound_name)
