@@ -2,11 +2,13 @@
 
 - `beats`: the candidate's pairwise win rate against the baseline has its interval's lower bound above 0.5
   (`test: ci`, the default), or its Holm-adjusted sign-test p below `alpha` with the candidate ahead
-  (`test: p`).
+  (`test: p`). A run without a judge (`metric: auto`), or `metric: score`, measures it by the paired score difference
+  instead: its interval above 0, or its Holm-adjusted p below `alpha` with the candidate ahead.
 - `not_worse`: non-inferiority on a rubric axis (or `score`, the overall score): the lower bound of the
   difference candidate - baseline is above -margin. The paired interval from the significance table is used
   when the run has one; otherwise the two models' own intervals give a conservative bound.
-- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s).
+- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s). A
+  latency or throughput budget on a model whose timings bench did not measure (answers from a file) errors.
 
 Every gate fails, with the reason, when a model it reads has answered fewer cases than `min_answered` (1.0 by
 default) or has fewer fully graded than `min_graded` (0.98): a model cannot pass by skipping the hard cases.
@@ -81,11 +83,19 @@ def _label_shortfall(results: Results, gate: Gate) -> str | None:
     return None
 
 
+def beats_metric(results: Results, gate: BeatsGate) -> str:
+    """What a beats gate compares: its metric, where auto is the win rate when the run has a judge and the paired
+    score difference otherwise (a run without a judge has no win rate)."""
+    if gate.metric != "auto":
+        return gate.metric
+    return "win_rate" if results.judge.id is not None else "score"
+
+
 def rests_on(results: Results, gate: Gate) -> list[str]:
     """What the gate's figure comes from: checks (code), judge, measurements (latency, size, cost)."""
     if gate.type == "budget":
         return ["measurements"]
-    axis = gate.axis if gate.type == "not_worse" else gate.metric
+    axis = gate.axis if gate.type == "not_worse" else beats_metric(results, gate)
     if axis == "checks" or axis.startswith("checks:"):
         return ["checks"]
     if axis in ("win_rate", "judge") or axis.startswith("judge:"):
@@ -128,8 +138,9 @@ def exit_code(verdicts: list[GateVerdict]) -> int:
 def _beats(results: Results, gate: BeatsGate):
     _model(results, gate.candidate)
     _model(results, gate.baseline)
-    if gate.metric != "win_rate":
-        return _beats_on_scores(results, gate)
+    metric = beats_metric(results, gate)
+    if metric != "win_rate":
+        return _beats_on_scores(results, gate, metric)
     pair = _pairwise(results, gate.candidate, gate.baseline)
     failures = _judge_failures(results, "a win rate")
     _number(pair.win_rate, "pairwise win_rate")
@@ -154,14 +165,18 @@ def _beats(results: Results, gate: BeatsGate):
     return figure, threshold, op, failures, because
 
 
-def _beats_on_scores(results: Results, gate: BeatsGate):
+def _beats_on_scores(results: Results, gate: BeatsGate, axis: str):
     """beats on a judge score: the paired difference over shared cases is above 0 (its interval's lower bound,
     or a Holm-adjusted p below alpha with the candidate ahead)."""
-    metric = _metric(gate.metric)
+    metric = _metric(axis)
     row = _significance(results, metric, gate.candidate, gate.baseline)
     if row is None:
-        raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored?)")
-    failures = [] if metric.startswith("checks") else _judge_failures(results, f"the {metric} figure")
+        raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored? "
+                       "did any case have both answered and fully graded?)")
+    failures = []
+    if metric.startswith("judge") or (metric == "score" and _axis_rests_on_judge(
+            results, "score", (gate.candidate, gate.baseline))):
+        failures += _judge_failures(results, f"the {metric} figure")
     diff = _number(row.diff, f"{metric} difference")
     if gate.test == "ci":
         low = _interval(row.ci, f"{metric} interval")[0]
@@ -217,6 +232,8 @@ def _budget(results: Results, gate: BudgetGate):
     model = _model(results, gate.model)
     bound = ""
     if gate.metric in LATENCY_METRICS:
+        if not model.latency.measured:  # a file's own timings are not a measurement a budget can rest on
+            raise _Missing(f"{gate.metric} of '{gate.model}' was not measured by bench (answers read from a file)")
         point = getattr(model.latency, gate.metric)
         bound_name = BOUNDS[gate.metric]
         value = getattr(model.latency, bound_name)
