@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     if add_pipeline_arguments is not None:
         pipeline = sub.add_parser("pipeline", help="train, export, evaluate and gate: the whole loop")
         add_pipeline_arguments(pipeline)
+
+    # bench fidelity: token-probability drift of quantized files (harness/fidelity/command.py)
+    from .fidelity.command import add_fidelity_arguments
+    add_fidelity_arguments(sub.add_parser("fidelity", help="KL divergence, top-1 agreement and perplexity "
+                                          "against a reference model (no judge)"))
     return parser
 
 
@@ -213,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "gate":
             from .gate import gate_command
             return gate_command(args)
+        if args.command == "fidelity":
+            from .fidelity.command import fidelity_command
+            return fidelity_command(args)
         if args.command == "pipeline":
             from .pipeline import pipeline_command
             return pipeline_command(args)
