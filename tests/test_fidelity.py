@@ -25,16 +25,9 @@ from harness.fidelity.result import FidelityResult, render_markdown, write_fidel
 from harness.fidelity.run import prepare_texts
 from harness.fidelity.scorers import TokenScorer, answer_positions
 from harness.fidelity.texts import load_chat_file, load_examples, load_suite_texts, load_texts
-from harness.stats.fidelity import (
-    fidelity_figures,
-    kl_divergence,
-    log_softmax,
-    perplexity_figures,
-    text_summaries,
-    token_figures,
-    token_log_likelihood,
-    top1_agreement,
-)
+from harness.stats.fidelity import (fidelity_figures, kl_divergence, log_softmax, perplexity_figures,
+                                    text_summaries, token_figures, token_log_likelihood, top1_agreement)
+from tests.conftest_models import smollm2_hf  # noqa: F401 - a session fixture
 
 LN2, LN3 = math.log(2), math.log(3)
 
@@ -235,6 +228,13 @@ def test_answer_positions_rows_and_targets():
     assert answer_positions([0, 2], (0, 9)) == [1]  # position 0 has nothing before it to predict it
 
 
+def test_byte_offsets_map_to_characters():
+    from harness.fidelity.scorers import _char_index_of_bytes
+
+    # é is 2 bytes in UTF-8 and the dash 3: a token that starts at byte 3 starts at character 1
+    assert _char_index_of_bytes("é—x") == [0, 0, 1, 1, 1, 2, 3]
+
+
 def test_run_gives_hand_computed_figures(monkeypatch, tmp_path):
     entries, opened = fake_models(monkeypatch, {"ref": REF_ROW, "q4": CAND_ROW, "same": REF_ROW})
     result = run_fidelity(load_examples(EXAMPLES), "ref", ["q4", "same"], entries=entries, n_boot=200)
@@ -393,3 +393,23 @@ def test_smollm2_against_gemma_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"tokenizers differ: 'gemma' has a vocabulary of \d+ tokens, the "
                                           r"reference 'smollm2' 49152"):
         run_fidelity(load_examples([CHAT]), "smollm2", ["gemma"], models_path=real_models(tmp_path))
+
+
+@pytest.mark.slow
+def test_transformers_checkpoint_against_the_gguf_file(tmp_path, smollm2_hf):
+    # The HF checkpoint is the GGUF file's weights dequantized: the same tokenizer (checked by the run), and
+    # close but not identical distributions (llama.cpp quantizes activations for its Q4_1 products).
+    models = real_models(tmp_path)
+    models.write_text(models.read_text() + f"  smollm2-hf: {{kind: hf, path: {smollm2_hf}, torch_threads: 1}}\n")
+    result = run_fidelity(load_examples([CHAT, EXAMPLES_SBAR]), "smollm2-hf", ["smollm2"], models_path=models,
+                          n_boot=200)
+    [model] = result.models
+    assert result.reference.kind == "hf" and model.n_texts == 2 and model.n_tokens > 10
+    assert 0.0 < model.mean_kl < 0.1 and model.top1 > 0.8
+    assert abs(math.log(model.perplexity / result.reference.perplexity)) < 0.1
+
+
+EXAMPLES_SBAR = [{"role": "user", "content": "I'm 46 and my right shoulder has ached for three weeks."},
+                 {"role": "assistant", "content": "Situation: 46-year-old with right shoulder ache for three weeks.\n"
+                                                  "Background: Not yet stated.\nAssessment: Needs assessment.\n"
+                                                  "Recommendation: Book a routine appointment."}]

@@ -217,8 +217,9 @@ class TransformersScorer(TokenScorer):
     """A transformers causal LM and its tokenizer; `chat_template` overrides the tokenizer's."""
 
     def __init__(self, model_id: str, model, tokenizer, device: str = "cpu", kind: str = "hf",
-                 chat_template: str | None = None, size_mib: float | None = None):
+                 chat_template: str | None = None, size_mib: float | None = None, owner=None):
         self.model_id, self.kind = model_id, kind
+        self._owner = owner  # the adapter that loaded the model, closed with this scorer
         self.model, self.tokenizer, self.device = model, tokenizer, device
         self.chat_template = chat_template
         self._size_mib = size_mib
@@ -258,6 +259,9 @@ class TransformersScorer(TokenScorer):
 
     def close(self) -> None:
         self.model = None
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
 
 
 def _weights_mib(folder: Path, patterns: tuple[str, ...]) -> float | None:
@@ -286,4 +290,4 @@ def open_scorer(entry) -> TokenScorer:
     elif entry.kind == "qat":
         size = _weights_mib(Path(os.path.expanduser(options.path)), ("model.pt",))
     return TransformersScorer(entry.id, model, tokenizer, device, kind=entry.kind,
-                              chat_template=options.chat_template, size_mib=size)
+                              chat_template=options.chat_template, size_mib=size, owner=adapter)
