@@ -91,6 +91,8 @@ def test_interval_resamples_texts_not_tokens():
     figures = fidelity_figures(tokens, n_boot=4000, seed=3)
     assert figures["mean_kl"] == 0.25 and figures["top1"] == 0.75
     assert figures["mean_kl_ci"] == [0.0, 1.0]
+    # The middle of the resamples is one text of each, pooled: 1/4 (a mean of per-text means would say 1/2).
+    assert fidelity_figures(tokens, n_boot=4000, seed=3, alpha=0.8)["mean_kl_ci"] == [0.25, 0.25]
     assert figures["top1_ci"] == [0.0, 1.0]
     assert figures["perplexity"] == pytest.approx(math.exp(6 / 4))
     assert figures["perplexity_ci"] == pytest.approx([math.e, math.e ** 3])
