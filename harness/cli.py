@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_gate_arguments(gate)
     pipeline = sub.add_parser("pipeline", help="train, export, evaluate and gate: the whole loop")
     add_pipeline_arguments(pipeline)
+
+    # bench fidelity: token-probability drift of quantized files (harness/fidelity/command.py)
+    from .fidelity.command import add_fidelity_arguments
+    add_fidelity_arguments(sub.add_parser("fidelity", help="KL divergence, top-1 agreement and perplexity "
+                                          "against a reference model (no judge)"))
     return parser
 
 
@@ -287,8 +292,14 @@ def cmd_pipeline(args) -> int:
     return pipeline_command(args)
 
 
+def cmd_fidelity(args) -> int:
+    from .fidelity.command import fidelity_command
+
+    return fidelity_command(args)
+
+
 COMMANDS = {"run": cmd_run, "report": cmd_report, "models": cmd_models, "suites": cmd_suites, "gate": cmd_gate,
-            "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam}
+            "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam, "fidelity": cmd_fidelity}
 
 
 def main(argv: list[str] | None = None) -> int:
