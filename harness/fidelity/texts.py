@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import find_suite, load_suite, read_jsonl
+from ..config import find_suite, load_suite
+from ..yamlfile import read_jsonl
 from ..errors import ConfigError
 
 ROLES = ("system", "developer", "user", "assistant")
