@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--judge", default=None, metavar="M",
                      help="judge model id, a,b for a panel, or none (default: the suite's)")
     run.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N cases")
+    run.add_argument("--fidelity-reference", default=None, metavar="ID",
+                     help="after the answers, KL divergence, top-1 agreement and perplexity of every other model "
+                          "against this one on the suite's reference answers (the suite's fidelity: settings)")
     run.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                      help="reports root; the report goes to DIR/<suite>/<run-id>/ (default: reports)")
     _gate_options(run, after_run=True)
@@ -135,7 +138,7 @@ def cmd_run(args) -> int:
         gates = parse_gates(specs, "--gate")
     results, index = run_suite(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge,
                                limit=args.limit, reports_dir=args.out, store_path=args.store, quiet=args.quiet,
-                               gates=gates)
+                               gates=gates, fidelity_reference=args.fidelity_reference)
     _print_summary(results)
     print(f"report: {index}")
     if args.gate is None:

@@ -52,7 +52,8 @@ class Plan:
 
 
 def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None,
-              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None) -> Plan:
+              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None,
+              fidelity_reference: str | None = None) -> Plan:
     models = load_models(Path(models_path))
     loaded = load_suite(find_suite(str(suite), Path.cwd()), models)
     ids = model_ids or loaded.suite.models
@@ -68,6 +69,10 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
         if jid not in models:
             raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
                               key="--judge")
+    if fidelity_reference or loaded.suite.fidelity:
+        from .fidelity.stage import plan_fidelity
+
+        loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, models, list(ids))
     cases = loaded.cases[:limit] if limit else loaded.cases
     return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates)
 
@@ -108,6 +113,7 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "models": [described(mid, identity["models"]) for mid in plan.model_ids],
         "judges": [described(jid, identity["judges"]) for jid in plan.judge_ids],
         "gates": [gate.model_dump() for gate in plan.gates],
+        "fidelity": suite.fidelity.model_dump() if suite.fidelity else None,
     }
 
 
@@ -205,9 +211,10 @@ def finished_results(store: Store, run_id: str) -> Results:
 def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), model_ids: list[str] | None = None,
               judge: str | None = None, limit: int | None = None, reports_dir: Path = Path("reports"),
               store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False,
-              gates: list[Any] | None = None) -> tuple[Results, Path]:
+              gates: list[Any] | None = None, fidelity_reference: str | None = None) -> tuple[Results, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
-    suite's gates as the ones this run records and evaluates."""
+    suite's gates as the ones this run records and evaluates; `fidelity_reference` sets the reference of the
+    suite's fidelity stage (or adds the stage)."""
     from rich.console import Console
 
     from .progress import make_progress
@@ -215,7 +222,8 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates)
+    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates,
+                     fidelity_reference=fidelity_reference)
     adapters = {mid: create_adapter(plan.entries[mid]) for mid in dict.fromkeys([*plan.model_ids, *plan.judge_ids])}
     store = Store(Path(store_path))
     run_id = ""
@@ -225,6 +233,10 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
                       f"{len(plan.model_ids)} models, judge {'+'.join(plan.judge_ids) or 'none'} "
                       f"({'+'.join(plan.suite.judging.modes)}) (run {run_id})")
         run_stages(plan, adapters, store, run_id, make_progress(console))
+        if plan.suite.fidelity:
+            from .fidelity.stage import fidelity_stage
+
+            fidelity_stage(plan, store, run_id, lambda message: console.print(message, markup=False))
         store.finish_stages(run_id, time.perf_counter() - started)
         results = finished_results(store, run_id)
         index = write_report(results, Path(reports_dir) / plan.suite.name / run_id)

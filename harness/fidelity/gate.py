@@ -84,7 +84,15 @@ def evaluate_fidelity_gate(result: FidelityResult | dict, candidate: str, refere
         return {**base, "figure": None, "threshold": max_kl if max_kl is not None else min_top1, "op": None,
                 "verdict": "error", "checks": [],
                 "reason": f"model '{candidate}' is not in the fidelity result (models: {known})"}
-    level = f"{result.settings.confidence:.0%}"
+    checks = bound_checks(model, max_kl, min_top1, f"{result.settings.confidence:.0%}")
+    decisive = decisive_check(checks)
+    return {**base, "figure": decisive["figure"], "threshold": decisive["threshold"], "op": decisive["op"],
+            "verdict": decisive["verdict"], "reason": "; ".join(c["reason"] for c in checks), "checks": checks}
+
+
+def bound_checks(model, max_kl: float | None, min_top1: float | None, level: str = "95%") -> list[dict[str, Any]]:
+    """One check per threshold given, on a model's figures (anything with mean_kl, mean_kl_ci, top1, top1_ci
+    and reasons): {figure, threshold, op, verdict: pass|fail, reason}; the figure is None when missing."""
     checks = []
     if max_kl is not None:
         upper = model.mean_kl_ci[1] if model.mean_kl_ci else None
@@ -96,6 +104,9 @@ def evaluate_fidelity_gate(result: FidelityResult | dict, candidate: str, refere
         checks.append(_check(lower, min_top1, ">=", f"lower bound of the {level} interval of top-1 agreement "
                              f"(mean {model.top1 if model.top1 is None else format(model.top1, '.4g')})",
                              model.reasons.get("top1_ci") or model.reasons.get("top1")))
-    decisive = max(checks, key=lambda c: ORDER[c["verdict"]])  # max keeps the first of equals
-    return {**base, "figure": decisive["figure"], "threshold": decisive["threshold"], "op": decisive["op"],
-            "verdict": decisive["verdict"], "reason": "; ".join(c["reason"] for c in checks), "checks": checks}
+    return checks
+
+
+def decisive_check(checks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The check that decides the verdict: the first error, else the first failure, else the first."""
+    return max(checks, key=lambda c: ORDER[c["verdict"]])  # max keeps the first of equals

@@ -103,9 +103,16 @@ def load_suite_texts(name_or_path: str, root: Path | None = None, limit: int | N
     suite_path = find_suite(name_or_path, Path(root or Path.cwd()))
     loaded = load_suite(suite_path)
     suite = loaded.suite
-    cases_path = suite_path.parent / suite.cases
-    source = TextSource("suite", suite.name, str(suite_path), [], read=0, sha256=_file_sha256(cases_path))
-    for case in loaded.cases:
+    return case_texts(loaded.cases, suite.system_prompt, suite.name, str(suite_path),
+                      _file_sha256(suite_path.parent / suite.cases), limit)
+
+
+def case_texts(cases: list, system_prompt: str | None, name: str, path: str | None = None,
+               sha256: str | None = None, limit: int | None = None) -> TextSource:
+    """Cases (harness.cases.Case) as a run sends them, the suite's system prompt first, each followed by its
+    reference as the answer; a case without a reference is counted under `skipped`."""
+    source = TextSource("suite", name, path, [], read=0, sha256=sha256)
+    for case in cases:
         if limit is not None and len(source.texts) >= limit:
             break
         source.read += 1
@@ -113,8 +120,8 @@ def load_suite_texts(name_or_path: str, root: Path | None = None, limit: int | N
             source.skip("no reference answer")
             continue
         messages = case.chat()
-        if suite.system_prompt and messages[0]["role"] != "system":
-            messages = [{"role": "system", "content": suite.system_prompt}, *messages]
+        if system_prompt and messages[0]["role"] != "system":
+            messages = [{"role": "system", "content": system_prompt}, *messages]
         source.texts.append(ScoredText(case.id, [*messages, {"role": "assistant", "content": case.reference}]))
     return source
 

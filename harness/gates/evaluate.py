@@ -7,6 +7,9 @@
   difference candidate - baseline is above -margin. The paired interval from the significance table is used
   when the run has one; otherwise the two models' own intervals give a conservative bound.
 - `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s).
+- `fidelity`: the candidate's token distribution against its reference (the run's fidelity section): the upper
+  bound of mean KL within `max_kl`, the lower bound of top-1 agreement at least `min_top1`. It rests on the
+  models' probabilities alone, never on the judge.
 
 Every gate fails, with the reason, when a model it reads has answered fewer cases than `min_answered` (1.0 by
 default) or has fewer fully graded than `min_graded` (0.98): a model cannot pass by skipping the hard cases.
@@ -23,7 +26,7 @@ from ..report.formatting import compact_interval as _ci
 import math
 
 from ..results.model import GateVerdict, ModelResult, PairwiseRow, Results, SignificanceRow
-from .spec import LATENCY_METRICS, BeatsGate, BudgetGate, Gate, NotWorseGate, parse_gates
+from .spec import LATENCY_METRICS, BeatsGate, BudgetGate, FidelityGate, Gate, NotWorseGate, parse_gates
 
 # A latency budget is held to the percentile's upper confidence bound, a throughput budget to its lower bound.
 BOUNDS = {"ttft_p50_s": "ttft_p50_upper_s", "ttft_p95_s": "ttft_p95_upper_s", "latency_p50_s": "latency_p50_upper_s",
@@ -37,7 +40,7 @@ class _Missing(Exception):
 def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
     """One verdict per gate; `op` says how the figure must compare with the threshold for the gate's own
     criterion (before the judge and power conditions)."""
-    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget}
+    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget, "fidelity": _fidelity}
     verdicts = []
     for gate in gates:
         try:
@@ -64,8 +67,8 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
 
 def rests_on(results: Results, gate: Gate) -> list[str]:
     """What the gate's figure comes from: checks (code), judge, measurements (latency, size, cost)."""
-    if gate.type == "budget":
-        return ["measurements"]
+    if gate.type in ("budget", "fidelity"):
+        return ["measurements"] if gate.type == "budget" else ["fidelity"]
     axis = gate.axis if gate.type == "not_worse" else gate.metric
     if axis == "checks" or axis.startswith("checks:"):
         return ["checks"]
@@ -75,6 +78,8 @@ def rests_on(results: Results, gate: Gate) -> list[str]:
 
 
 def _coverage_failures(results: Results, gate: Gate) -> list[str]:
+    if gate.type == "fidelity":
+        return _fidelity_coverage(results, gate)
     ids = [gate.model] if gate.type == "budget" else [gate.candidate, gate.baseline]
     # A figure decided by code needs the answers, not the judge's grading of them.
     code_only = gate.type != "budget" and rests_on(results, gate) == ["checks"]
@@ -98,6 +103,20 @@ def recorded_verdicts(results: Results) -> list[GateVerdict] | None:
     """The verdicts of the gates the run recorded (its spec), or None when it recorded none."""
     specs = results.spec.gates if results.spec else []
     return evaluate_gates(results, parse_gates(specs, f"run {results.run_id}")) if specs else None
+
+
+def unestablished(results: Results, gate: Gate, verdict: GateVerdict) -> str | None:
+    """Why the gate's figure could not be established (missing data, too little coverage, a judge not shown to
+    be capable), or None when its verdict stands on the figure's merits."""
+    if verdict.verdict == "error":
+        return verdict.reason
+    try:
+        reasons = _coverage_failures(results, gate)
+        if not reasons and "judge" in rests_on(results, gate):
+            reasons = _judge_failures(results, "the figure")
+    except _Missing as missing:
+        return str(missing)
+    return "; ".join(reasons) or None
 
 
 def exit_code(verdicts: list[GateVerdict]) -> int:
@@ -218,7 +237,48 @@ def _budget(results: Results, gate: BudgetGate):
     return value, gate.limit, op, ([] if ok else [said]), said
 
 
+def _fidelity(results: Results, gate: FidelityGate):
+    from ..fidelity.gate import bound_checks, decisive_check
+
+    row = _fidelity_row(results, gate)
+    if row.reason:
+        raise _Missing(f"'{gate.candidate}' has no fidelity figures against '{gate.reference}': {row.reason}")
+    checks = bound_checks(row, gate.max_kl, gate.min_top1)
+    for check in checks:
+        if check["figure"] is None:
+            raise _Missing(check["reason"])
+    decisive = decisive_check(checks)
+    said = "; ".join(c["reason"] for c in checks)
+    return decisive["figure"], decisive["threshold"], decisive["op"], \
+        [c["reason"] for c in checks if c["verdict"] != "pass"], said
+
+
+def _fidelity_coverage(results: Results, gate: FidelityGate) -> list[str]:
+    """A fidelity figure covers the texts its reference was scored on: fewer fails like unanswered cases."""
+    section = results.fidelity
+    row = section.model(gate.candidate, gate.reference) if section else None
+    scored = section.source.scored if section and section.source else None
+    if row is None or row.reason or not scored:
+        return []  # no figures at all: the evaluation says so (error)
+    if row.n_texts / scored < gate.min_answered:
+        return [f"'{gate.candidate}' was scored on {row.n_texts} of {scored} texts (coverage "
+                f"{_f(row.n_texts / scored)}, the gate needs {_f(gate.min_answered)})"]
+    return []
+
+
 # ---------------------------------------------------------------- reading results
+
+def _fidelity_row(results: Results, gate: FidelityGate):
+    section = results.fidelity
+    if section is None:
+        raise _Missing("the run has no fidelity figures (ask for them with the suite's fidelity: settings or "
+                       "bench run --fidelity-reference)")
+    row = section.model(gate.candidate, gate.reference)
+    if row is None:
+        measured = ", ".join(f"{m.id} against {m.reference}" for m in section.models) or "none"
+        raise _Missing(f"no fidelity figures for '{gate.candidate}' against '{gate.reference}' (measured: {measured})")
+    return row
+
 
 def _model(results: Results, model_id: str) -> ModelResult:
     model = results.model(model_id)

@@ -18,6 +18,7 @@ from ..records import Answer, ExamTrial, Judgment, JudgeScore, PlantedTrial
 from ..rubric import Criterion
 from ..stats import design
 from ..store import Store
+from .fidelity import fidelity_section
 from .frames import ci, frames, num
 from .judging import judge_fields
 from .scored import judge_score_figures
@@ -47,6 +48,8 @@ def build_results(store: Store, run_id: str) -> Results:
         "run_id": run_id,
         "created_at": _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
+        "fidelity": fidelity_section(spec.get("fidelity"), model_ids, store.fidelity_rows(run_id), n_boot=N_BOOT,
+                                     seed=SEED),
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
                        "failed": store.failure_count(run_id), "by_stage": counts},

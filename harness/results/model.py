@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ConfigError, from_validation
+from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
 from .types import Figure, Interval, StrictModel
@@ -314,6 +315,8 @@ class Results(StrictModel):
     ratings: Ratings | None = None
     generation: Generation = Generation()
     gates: list[GateVerdict] | None = None
+    fidelity: FidelitySection | None = Field(None, description="KL divergence, top-1 agreement and perplexity "
+                                                               "against a reference, when the run asked for them")
     cases: list[CaseResult] = []
 
     @field_validator("judge", mode="before")

@@ -1,0 +1,151 @@
+"""Fidelity as a stage of a run: after the answers, each candidate of the run against its reference.
+
+A suite asks for it with `fidelity: {reference: MODEL_ID, texts: suite|FILE|SUITE, limit: N}` (or `bench run
+--fidelity-reference ID`); `models` narrows the candidates (default: every other model of the run) and
+`references` gives a candidate a reference of its own (an export against its parent, in one run).
+
+The store keeps, per candidate and reference, the per-token figures of every text (KL, top-1 agreement, both
+log-likelihoods), or the reason there are none: a kind that gives no logits (an API model), a tokenizer that
+differs from the reference's. Results compute the figures and their intervals from those rows
+(harness.results.fidelity), so `bench report` recomputes them like everything else, and a resumed run scores
+only the candidates it had not finished.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import BenchError, ConfigError
+from ..files import stable_hash
+from .run import check_tokenizer, compare_texts, prepare_texts
+from .scorers import open_scorer
+from .texts import TextSource, case_texts, load_texts
+
+Log = Callable[[str], None]
+
+
+def plan_fidelity(suite, reference: str | None, entries: dict, model_ids: list[str]):
+    """The suite with `reference` as its fidelity reference (when given), its fidelity settings checked
+    against the models file and the run's models; a bad id is a ConfigError naming the key."""
+    from ..config import FidelitySettings
+
+    settings = suite.fidelity
+    if reference:
+        settings = settings.model_copy(update={"reference": reference}) if settings else \
+            FidelitySettings(reference=reference)
+        suite = suite.model_copy(update={"fidelity": settings})
+    if settings is None:
+        return suite
+    known = ", ".join(sorted(entries))
+    for key, model_id in [("fidelity.reference", settings.reference),
+                          *((f"fidelity.references.{c}", r) for c, r in settings.references.items())]:
+        if model_id not in entries:
+            raise ConfigError(f"model '{model_id}' is not in the models file (known: {known})", key=key)
+    named = [("fidelity.models", c) for c in settings.models or []] + \
+        [(f"fidelity.references.{c}", c) for c in settings.references]
+    for key, candidate in named:
+        if candidate not in model_ids:
+            raise ConfigError(f"'{candidate}' is not one of the run's models ({', '.join(model_ids)})", key=key)
+    return suite
+
+
+def fidelity_pairs(settings, model_ids: list[str]) -> list[tuple[str, str]]:
+    """(candidate, reference) for every candidate; a model is never compared with itself."""
+    from ..results.fidelity import fidelity_pairs as pairs
+
+    return pairs(settings.model_dump(), model_ids)
+
+
+def fidelity_texts(settings, cases: list, system_prompt: str | None, suite_name: str) -> TextSource:
+    if settings.texts == "suite":
+        return case_texts(cases, system_prompt, suite_name, limit=settings.limit)
+    return load_texts(settings.texts, Path.cwd(), settings.limit)
+
+
+def texts_hash(source: TextSource) -> str:
+    """What was scored, exactly: a resumed run reuses stored figures only for the same texts."""
+    return stable_hash([[t.id, t.messages] for t in source.texts])
+
+
+def fidelity_stage(plan, store, run_id: str, log: Log) -> None:
+    """Score every (candidate, reference) pair of the plan's fidelity settings that the store does not hold."""
+    settings = plan.suite.fidelity
+    source = fidelity_texts(settings, plan.cases, plan.suite.system_prompt, plan.suite.name)
+    fingerprint = texts_hash(source)
+    done = {(r["model_id"], r["reference"]) for r in store.fidelity_rows(run_id)
+            if r["source"].get("texts_hash") == fingerprint}
+    todo = [p for p in fidelity_pairs(settings, plan.model_ids) if p not in done]
+    if not todo:
+        return
+    log(f"fidelity: {source.describe()}; {len(todo)} candidate(s)")
+    by_reference: dict[str, list[str]] = defaultdict(list)
+    for candidate, reference in todo:
+        by_reference[reference].append(candidate)
+    for reference, candidates in by_reference.items():
+        for row in score_against(reference, candidates, plan.entries, source, fingerprint):
+            store.save_fidelity(run_id, row)
+            log(_said(row))
+
+
+def score_against(reference: str, candidates: list[str], entries: dict, source: TextSource, fingerprint: str):
+    """One row per candidate (as it finishes): the per-token figures of each text, or the reason there are
+    none. The reference stays loaded; one candidate at a time is."""
+    try:
+        ref = open_scorer(entries[reference])
+    except BenchError as exc:
+        for candidate in candidates:
+            yield {"model_id": candidate, "reference": reference, "source": _source_info(source, fingerprint),
+                   "reason": f"the reference '{reference}' gives no logits: {exc}"}
+        return
+    try:
+        for candidate in candidates:
+            yield _score_one(ref, candidate, entries, copy.deepcopy(source), fingerprint)
+    finally:
+        ref.close()
+
+
+def _score_one(ref, candidate: str, entries: dict, source: TextSource, fingerprint: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    row: dict[str, Any] = {"model_id": candidate, "reference": ref.model_id, "reference_kind": ref.kind,
+                           "reference_size_mib": ref.size_mib}
+    scorer = None
+    try:
+        scorer = open_scorer(entries[candidate])
+        row.update(kind=scorer.kind, size_mib=scorer.size_mib)
+        context = min((n for n in (ref.max_context, scorer.max_context) if n), default=None)
+        texts = prepare_texts(ref, source, context)
+        if not texts:
+            raise ConfigError(f"nothing to score: {source.describe()}")
+        check_tokenizer(ref, scorer, texts)
+        tokens = compare_texts(ref, scorer, texts)
+        row["texts"] = [{"id": str(text_id), "kl": group["kl"].tolist(), "top1": group["top1"].astype(int).tolist(),
+                         "ll_reference": group["ll_reference"].tolist(),
+                         "ll_candidate": group["ll_candidate"].tolist()}
+                        for text_id, group in tokens.groupby("text", sort=False)]
+    except BenchError as exc:
+        row["reason"] = str(exc)
+    finally:
+        if scorer is not None:
+            scorer.close()
+    row["source"] = _source_info(source, fingerprint)
+    row["seconds"] = round(time.perf_counter() - started, 2)
+    return row
+
+
+def _source_info(source: TextSource, fingerprint: str) -> dict[str, Any]:
+    return {"kind": source.kind, "name": source.name, "path": source.path, "sha256": source.sha256,
+            # every text read is either scored or counted under one reason in `skipped`
+            "read": source.read, "scored": source.read - sum(source.skipped.values()),
+            "skipped": dict(source.skipped), "texts_hash": fingerprint}
+
+
+def _said(row: dict[str, Any]) -> str:
+    head = f"fidelity: {row['model_id']} against {row['reference']}"
+    if row.get("reason"):
+        return f"{head}: no figures ({row['reason']})"
+    kl = [v for text in row["texts"] for v in text["kl"]]
+    return f"{head}: {len(row['texts'])} texts, {len(kl)} tokens, mean KL {sum(kl) / len(kl):.4g} ({row['seconds']} s)"
