@@ -72,7 +72,7 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
     if fidelity_reference or loaded.suite.fidelity:
         from .fidelity.stage import plan_fidelity
 
-        loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, models, list(ids))
+        loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, models, list(ids), str(loaded.path))
     cases = loaded.cases[:limit] if limit else loaded.cases
     return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates)
 

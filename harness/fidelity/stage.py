@@ -28,9 +28,10 @@ from .texts import TextSource, case_texts, load_texts
 Log = Callable[[str], None]
 
 
-def plan_fidelity(suite, reference: str | None, entries: dict, model_ids: list[str]):
-    """The suite with `reference` as its fidelity reference (when given), its fidelity settings checked
-    against the models file and the run's models; a bad id is a ConfigError naming the key."""
+def plan_fidelity(suite, reference: str | None, entries: dict, model_ids: list[str], path: str | None = None):
+    """The suite with `reference` (--fidelity-reference) as its fidelity reference when given, its fidelity
+    settings checked against the models file and the run's models; a bad id is a ConfigError naming the suite
+    file and the key."""
     from ..config import FidelitySettings
 
     settings = suite.fidelity
@@ -41,15 +42,18 @@ def plan_fidelity(suite, reference: str | None, entries: dict, model_ids: list[s
     if settings is None:
         return suite
     known = ", ".join(sorted(entries))
-    for key, model_id in [("fidelity.reference", settings.reference),
-                          *((f"fidelity.references.{c}", r) for c, r in settings.references.items())]:
+    ids = [("--fidelity-reference" if reference else "fidelity.reference", settings.reference),
+           *((f"fidelity.references.{c}", r) for c, r in settings.references.items())]
+    for key, model_id in ids:
         if model_id not in entries:
-            raise ConfigError(f"model '{model_id}' is not in the models file (known: {known})", key=key)
+            raise ConfigError(f"model '{model_id}' is not in the models file (known: {known})",
+                              path=None if key.startswith("--") else path, key=key)
     named = [("fidelity.models", c) for c in settings.models or []] + \
         [(f"fidelity.references.{c}", c) for c in settings.references]
     for key, candidate in named:
         if candidate not in model_ids:
-            raise ConfigError(f"'{candidate}' is not one of the run's models ({', '.join(model_ids)})", key=key)
+            raise ConfigError(f"'{candidate}' is not one of the run's models ({', '.join(model_ids)})", path=path,
+                              key=key)
     return suite
 
 
