@@ -50,6 +50,10 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip", action="append", default=[], choices=PIPELINE_STEPS, metavar="STEP",
                         help=f"reuse an earlier run's output of a training step ({', '.join(PIPELINE_STEPS)}); "
                              "repeatable")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse each training step whose manifest matches the config it would run with now "
+                             "(config hash) and is newer than its inputs: a stopped pipeline picks up at the step "
+                             "that did not finish")
     parser.add_argument("--sample", type=int, default=None,
                         help="cases per evaluation, spread over the suite (overrides the config)")
     parser.add_argument("--judge", default=None, help="judge model id (overrides the config and the suite)")
