@@ -236,7 +236,8 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         if plan.suite.fidelity:
             from .fidelity.stage import fidelity_stage
 
-            fidelity_stage(plan, store, run_id, lambda message: console.print(message, markup=False))
+            fidelity_stage(plan, store, run_id, lambda message: console.print(message, markup=False),
+                           {mid: adapter.fingerprint() for mid, adapter in adapters.items()})
         store.finish_stages(run_id, time.perf_counter() - started)
         results = finished_results(store, run_id)
         index = write_report(results, Path(reports_dir) / plan.suite.name / run_id)

@@ -163,6 +163,15 @@ def test_fidelity_reference_option_gates_and_a_second_run_reuses_nothing_stale(t
     assert "which gives no logits" in verdicts["fidelity:api:ref"]["reason"]
     assert fake_logits.count("ref") == 1  # the reference loads once for all candidates
     assert main(["gate", str(run_dir), "--gate", f"fidelity:good:ref:{max_kl}"]) == 0
+    # a second run of the same models on the same texts takes the figures from the store, like cached answers;
+    # a model without figures is tried again
+    opened = list(fake_logits)
+    code, second = run(tmp_path, "--fidelity-reference", "ref")
+    assert code == 0 and second != run_dir
+    assert fake_logits == [*opened, "ref"]  # only to try the model without logits again
+    again = json.loads((second / "results.json").read_text())["fidelity"]
+    first = json.loads((run_dir / "results.json").read_text())["fidelity"]
+    assert again["models"] == first["models"]
 
 
 def test_a_resumed_run_scores_only_the_candidates_it_had_not_finished(tmp_path, monkeypatch, fake_logits):

@@ -75,8 +75,10 @@ def texts_hash(source: TextSource) -> str:
     return stable_hash([[t.id, t.messages] for t in source.texts])
 
 
-def fidelity_stage(plan, store, run_id: str, log: Log) -> None:
-    """Score every (candidate, reference) pair of the plan's fidelity settings that the store does not hold."""
+def fidelity_stage(plan, store, run_id: str, log: Log, fingerprints: dict[str, str] | None = None) -> None:
+    """Score every (candidate, reference) pair of the plan's fidelity settings that the store does not hold
+    for this run; a pair another run scored on the same texts with the same files (their fingerprints) is
+    taken from the store, like a cached answer."""
     settings = plan.suite.fidelity
     source = fidelity_texts(settings, plan.cases, plan.suite.system_prompt, plan.suite.name)
     fingerprint = texts_hash(source)
@@ -86,13 +88,36 @@ def fidelity_stage(plan, store, run_id: str, log: Log) -> None:
     if not todo:
         return
     log(f"fidelity: {source.describe()}; {len(todo)} candidate(s)")
+    known = dict(fingerprints or {})
     by_reference: dict[str, list[str]] = defaultdict(list)
     for candidate, reference in todo:
-        by_reference[reference].append(candidate)
+        key = stable_hash([_fingerprint(candidate, plan.entries, known), _fingerprint(reference, plan.entries, known),
+                           fingerprint])
+        cached = store.cached_fidelity(key)
+        if cached is not None:
+            store.save_fidelity(run_id, {**cached, "model_id": candidate, "reference": reference})
+            log(_said(cached) + " (from the store)")
+        else:
+            by_reference[reference].append(candidate)
+            known[("key", candidate, reference)] = key
     for reference, candidates in by_reference.items():
         for row in score_against(reference, candidates, plan.entries, source, fingerprint):
-            store.save_fidelity(run_id, row)
+            store.save_fidelity(run_id, {**row, "cache_key": known[("key", row["model_id"], reference)]})
             log(_said(row))
+
+
+def _fingerprint(model_id: str, entries: dict, known: dict) -> str:
+    """What the model is exactly (its file's hash, ...), as its adapter says; adapters are made only for models
+    the run did not already fingerprint."""
+    if model_id not in known:
+        from ..registry import create_adapter
+
+        adapter = create_adapter(entries[model_id])
+        try:
+            known[model_id] = adapter.fingerprint()
+        finally:
+            adapter.close()
+    return known[model_id]
 
 
 def score_against(reference: str, candidates: list[str], entries: dict, source: TextSource, fingerprint: str):
