@@ -61,6 +61,7 @@ def lineage_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
 def page_view(state: dict[str, Any], page_dir: Path) -> dict[str, Any]:
     from harness.report.plots import (QuantLevel, loss_curves_plot, loss_series_from_manifest,
                                       quantization_ladder_plot)
+    from training.pipeline_summary import significant
 
     manifests = state.get("manifests") or {}
     series, notes = [], []
@@ -85,7 +86,7 @@ def page_view(state: dict[str, Any], page_dir: Path) -> dict[str, Any]:
         "evaluations": evaluations, "heldout": sft.get("heldout_perplexity"),
         "heldout_loss": sft.get("held_out_answer_loss"),
         "loss_plot": loss_curves_plot(series) if series else None, "loss_notes": notes,
-        "ladder_plot": quantization_ladder_plot(levels) if levels else None,
+        "ladder_plot": quantization_ladder_plot(levels) if levels else None, "sig": significant,
     }
 
 

@@ -16,6 +16,22 @@ from harness.report import formatting as fmt
 from harness.report.markdown import escape_cell, table
 
 
+def significant(value: Any) -> str:
+    """A figure in a table: the report's compact form (3 decimals), or 3 significant digits for a small one
+    (a KL of 1e-5 is not 0)."""
+    if not fmt.is_number(value):
+        return fmt.MISSING
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.3g}"
+    return fmt.compact(value)
+
+
+def significant_interval(value: Any, ci: Any) -> str:
+    if not fmt.is_number(value):
+        return fmt.MISSING
+    return fmt.with_interval(value, ci, significant)
+
+
 def _metric(axis: str) -> str:
     """The significance table's name for a gate's axis or metric (as harness.gates.evaluate reads it)."""
     if axis in ("score", "win_rate"):
@@ -81,9 +97,9 @@ def gates_markdown(rows: list[dict[str, Any]]) -> str:
     body = []
     for r in rows:
         threshold = "" if r["threshold"] is None else f"{r['op'] or ''} {fmt.compact(r['threshold'])}".strip()
-        estimate = fmt.with_interval(r["estimate"], r["interval"], fmt.compact) if r["interval_of"] else "-"
+        estimate = significant_interval(r["estimate"], r["interval"]) if r["interval_of"] else "-"
         body.append([escape_cell(r["name"]), ", ".join(r["rests_on"]), "required" if r["required"] else "advisory",
-                     estimate, fmt.compact(r["figure"]), threshold,
+                     estimate, significant(r["figure"]), threshold,
                      {"pass": "PASS", "fail": "**FAIL**", "error": "**ERROR**"}[r["verdict"]],
                      "yes" if r["established"] else "**no**", escape_cell(r["reason"] or "")])
     header = ["Gate", "Rests on", "Required", "Estimate [95% CI]", "Figure", "Threshold", "Verdict", "Established",
@@ -143,10 +159,10 @@ def ladder_rows(results, order: list[str], parents: dict[str, str], passed: dict
 
 
 def ladder_markdown(rows: list[dict[str, Any]]) -> str:
-    two, small = fmt.fixed(2), (lambda x: f"{x:.3g}" if fmt.is_number(x) else fmt.MISSING)
+    two = fmt.fixed(2)
     body = [[escape_cell(r["id"]), escape_cell(r["parent"] or ""), fmt.fixed(1)(r["size_mib"]),
              fmt.fixed(0)(r["tokens_per_s"]), fmt.with_interval(r["checks"], r["checks_ci"], two),
-             fmt.with_interval(r["mean_kl"], r["mean_kl_ci"], small), fmt.pct_with_interval(r["top1"], r["top1_ci"]),
+             significant_interval(r["mean_kl"], r["mean_kl_ci"]), fmt.pct_with_interval(r["top1"], r["top1_ci"]),
              fmt.with_interval(r["perplexity"], r["perplexity_ci"], two), r["gates"] or ""] for r in rows]
     header = ["model", "parent", "MiB", "tokens/s", "check-only score [95% CI]", "mean KL vs parent [95% CI]",
               "top-1 vs parent [95% CI]", "perplexity [95% CI]", "gates"]
