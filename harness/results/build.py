@@ -199,8 +199,11 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
         for i, adjusted in zip(tested, stats.holm([rows[i]["p_value"] for i in tested])):
             rows[i]["p_adjusted"] = num(adjusted)
     out["significance"] = rows
-    out["power"] = {**stats.power_summary(f["case_scores"], outcomes),
-                    "pairs": design.design_power(f["case_scores"], f["group_scores"])}
+    pairs = design.design_power(f["case_scores"], f["group_scores"])
+    if len(f["check_scores"]):  # the check-only figures' design, named as their significance rows are
+        pairs += [{**r, "metric": "checks:score" if r["metric"] == "score" else f"checks:{r['metric']}"}
+                  for r in design.design_power(f["check_scores"], f["check_groups"])]
+    out["power"] = {**stats.power_summary(f["case_scores"], outcomes), "pairs": pairs}
     if outcomes is not None and len(outcomes):
         bt = stats.bradley_terry(outcomes, n_boot=N_BOOT // 4, seed=SEED)
         ratings: dict[str, Any] = {
