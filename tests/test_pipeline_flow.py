@@ -61,8 +61,10 @@ class FakeRecipes:
             manifest.update(files=files, source={"path": config.source_model})
             # the base answers badly (a diagnosis, no SBAR headings); everything trained answers well
             answer = BAD if config.model_id == "base" else GOOD.replace("\\n", "\n")
-            write_models_entries(Path(config.models_out), {f["id"]: {"kind": "mock", "responses": [answer]}
-                                                           for f in files})
+            # a rule that never fires makes each file's fingerprint its own, as a file's hash would
+            write_models_entries(Path(config.models_out), {
+                f["id"]: {"kind": "mock", "responses": [answer], "rules": [{"contains": f["id"], "response": "-"}]}
+                for f in files})
         write_json(out / ("make_base.json" if step == "make_base" else "manifest.json"), manifest)
         return SimpleNamespace(returncode=0)
 
@@ -192,7 +194,7 @@ def test_resume_reuses_the_steps_whose_manifest_matches(tmp_path, monkeypatch, f
     assert run(path)[0] == 0
     fakes.calls.clear()
     code, out = run(path, resume=True)
-    assert code == 0 and fakes.calls == []  # every recipe step reused; the evaluations come from the store
+    assert code == 0 and fakes.calls == [], out  # every recipe step reused; the evaluations come from the store
     assert "== qat: reusing" in out
     # the QAT config changes: QAT and the export made from it run again, nothing before them
     (tmp_path / "qat.yaml").write_text(yaml.safe_dump({"output_dir": str(tmp_path / "qat"), "max_steps": 3}))
