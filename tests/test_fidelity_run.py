@@ -59,7 +59,11 @@ class PrintableScorer(TokenScorer):
         return [ALPHABET.index(c) for c in text], list(range(len(text)))
 
     def logits(self, ids, rows):
+        LOGIT_CALLS.append(self.model_id)
         return np.tile(self.row, (len(rows), 1))
+
+
+LOGIT_CALLS: list[str] = []
 
 
 @pytest.fixture
@@ -171,7 +175,10 @@ def test_fidelity_reference_option_gates_and_a_second_run_reuses_nothing_stale(t
     assert fake_logits == [*opened, "ref"]  # only to try the model without logits again
     again = json.loads((second / "results.json").read_text())["fidelity"]
     first = json.loads((run_dir / "results.json").read_text())["fidelity"]
-    assert again["models"] == first["models"]
+    def figures(section):
+        return [{k: v for k, v in m.items() if k != "seconds"} for m in section["models"]]
+
+    assert figures(again) == figures(first)
 
 
 def test_a_resumed_run_scores_only_the_candidates_it_had_not_finished(tmp_path, monkeypatch, fake_logits):
@@ -184,8 +191,11 @@ def test_a_resumed_run_scores_only_the_candidates_it_had_not_finished(tmp_path, 
     plan = load_plan(suite, models_path=tmp_path / "models.yaml")
     store = Store(tmp_path / "s.sqlite")
     said: list[str] = []
+    LOGIT_CALLS.clear()
     fidelity_stage(plan, store, "r1", said.append)
     assert [(r["model_id"], r["reference"]) for r in store.fidelity_rows("r1")] == [("good", "ref"), ("bad", "good")]
+    # 'good' is a candidate and a reference, yet it is loaded once and reads each of the 3 texts once
+    assert fake_logits == ["ref", "good", "bad"] and LOGIT_CALLS == ["ref", "good", "bad"] * 3
     bad_row = store.fidelity_rows("r1")[1]
     assert bad_row["texts"][0]["kl"][0] == pytest.approx(kl(ROWS["good"], ROWS["bad"]), rel=1e-9)
     fake_logits.clear()
@@ -242,3 +252,13 @@ def test_a_run_of_the_bundled_smollm2_scores_it_against_itself_and_refuses_gemma
     assert same["mean_kl"] == 0.0 and same["top1"] == 1.0 and same["mean_kl_ci"] == [0.0, 0.0]
     assert same["perplexity"] == section["references"][0]["perplexity"]
     assert gemma["mean_kl"] is None and "tokenizers differ" in gemma["reason"]
+
+
+def test_llama_cpp_batch_threads_follow_how_busy_the_cores_are(monkeypatch):
+    from harness.fidelity import scorers
+
+    monkeypatch.setattr(scorers.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(scorers.os, "getloadavg", lambda: (3.9, 0.0, 0.0))
+    assert scorers.batch_threads() == 4
+    monkeypatch.setattr(scorers.os, "getloadavg", lambda: (4.0, 0.0, 0.0))
+    assert scorers.batch_threads() == 1

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import copy
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import BenchError, ConfigError
 from ..files import stable_hash
-from .run import check_tokenizer, compare_texts, prepare_texts
+from ..stats.fidelity import token_figures
+from .run import check_tokenizer, prepare_texts
 from .scorers import open_scorer
 from .texts import TextSource, case_texts, load_texts
 
@@ -89,7 +89,7 @@ def fidelity_stage(plan, store, run_id: str, log: Log, fingerprints: dict[str, s
         return
     log(f"fidelity: {source.describe()}; {len(todo)} candidate(s)")
     known = dict(fingerprints or {})
-    by_reference: dict[str, list[str]] = defaultdict(list)
+    pending = []
     for candidate, reference in todo:
         key = stable_hash([_fingerprint(candidate, plan.entries, known), _fingerprint(reference, plan.entries, known),
                            fingerprint])
@@ -98,11 +98,11 @@ def fidelity_stage(plan, store, run_id: str, log: Log, fingerprints: dict[str, s
             store.save_fidelity(run_id, {**cached, "model_id": candidate, "reference": reference})
             log(_said(cached) + " (from the store)")
         else:
-            by_reference[reference].append(candidate)
+            pending.append((candidate, reference))
             known[("key", candidate, reference)] = key
-    for reference, candidates in by_reference.items():
-        for row in score_against(reference, candidates, plan.entries, source, fingerprint):
-            store.save_fidelity(run_id, {**row, "cache_key": known[("key", row["model_id"], reference)]})
+    if pending:
+        for row in score_pairs(pending, plan.entries, source, fingerprint):
+            store.save_fidelity(run_id, {**row, "cache_key": known[("key", row["model_id"], row["reference"])]})
             log(_said(row))
 
 
@@ -120,49 +120,80 @@ def _fingerprint(model_id: str, entries: dict, known: dict) -> str:
     return known[model_id]
 
 
-def score_against(reference: str, candidates: list[str], entries: dict, source: TextSource, fingerprint: str):
-    """One row per candidate (as it finishes): the per-token figures of each text, or the reason there are
-    none. The reference stays loaded; one candidate at a time is."""
-    try:
-        ref = open_scorer(entries[reference])
-    except BenchError as exc:
-        for candidate in candidates:
-            yield {"model_id": candidate, "reference": reference, "source": _source_info(source, fingerprint),
-                   "reason": f"the reference '{reference}' gives no logits: {exc}"}
-        return
-    try:
-        for candidate in candidates:
-            yield _score_one(ref, candidate, entries, copy.deepcopy(source), fingerprint)
-    finally:
-        ref.close()
-
-
-def _score_one(ref, candidate: str, entries: dict, source: TextSource, fingerprint: str) -> dict[str, Any]:
+def score_pairs(pairs: list[tuple[str, str]], entries: dict, source: TextSource, fingerprint: str) -> list[dict]:
+    """One row per (candidate, reference) pair: the per-token figures of each text, or the reason there are
+    none. Every model of the pairs is loaded at once and reads each text once, whatever the number of pairs
+    it is in (an export is its parent's candidate and its children's reference): one text's logits of each
+    model are in memory at a time."""
     started = time.perf_counter()
-    row: dict[str, Any] = {"model_id": candidate, "reference": ref.model_id, "reference_kind": ref.kind,
-                           "reference_size_mib": ref.size_mib}
-    scorer = None
+    scorers, failed = {}, {}
+    rows = {pair: {"model_id": pair[0], "reference": pair[1]} for pair in pairs}
     try:
-        scorer = open_scorer(entries[candidate])
-        row.update(kind=scorer.kind, size_mib=scorer.size_mib)
-        context = min((n for n in (ref.max_context, scorer.max_context) if n), default=None)
-        texts = prepare_texts(ref, source, context)
-        if not texts:
-            raise ConfigError(f"nothing to score: {source.describe()}")
-        check_tokenizer(ref, scorer, texts)
-        tokens = compare_texts(ref, scorer, texts)
-        row["texts"] = [{"id": str(text_id), "kl": group["kl"].tolist(), "top1": group["top1"].astype(int).tolist(),
-                         "ll_reference": group["ll_reference"].tolist(),
-                         "ll_candidate": group["ll_candidate"].tolist()}
-                        for text_id, group in tokens.groupby("text", sort=False)]
-    except BenchError as exc:
-        row["reason"] = str(exc)
+        for model_id in dict.fromkeys(m for pair in pairs for m in (pair[1], pair[0])):
+            try:
+                scorers[model_id] = open_scorer(entries[model_id])
+            except BenchError as exc:
+                failed[model_id] = str(exc)
+        prepared = {}  # reference -> its texts, rendered and tokenized by the reference
+        for (candidate, reference), row in rows.items():
+            if reference in failed or candidate in failed:
+                row["reason"] = (f"the reference '{reference}' gives no logits: {failed[reference]}"
+                                 if reference in failed else failed[candidate])
+                continue
+            ref, scorer = scorers[reference], scorers[candidate]
+            row.update(kind=scorer.kind, size_mib=scorer.size_mib, reference_kind=ref.kind,
+                       reference_size_mib=ref.size_mib)
+            try:
+                if reference not in prepared:
+                    context = min((s.max_context for s in scorers.values() if s.max_context), default=None)
+                    own = copy.deepcopy(source)  # its `skipped` counts what this reference could not score
+                    prepared[reference] = (own, prepare_texts(ref, own, context) or None)
+                if prepared[reference][1] is None:
+                    raise ConfigError(f"nothing to score: {prepared[reference][0].describe()}")
+                check_tokenizer(ref, scorer, prepared[reference][1])
+                row["texts"] = []
+            except BenchError as exc:
+                row["reason"] = str(exc)
+        _score_texts(scorers, rows, {r: texts for r, (_, texts) in prepared.items() if texts})
     finally:
-        if scorer is not None:
+        for scorer in scorers.values():
             scorer.close()
-    row["source"] = _source_info(source, fingerprint)
-    row["seconds"] = round(time.perf_counter() - started, 2)
-    return row
+    seconds = round(time.perf_counter() - started, 2)
+    for (_, reference), row in rows.items():
+        row["source"] = _source_info(prepared[reference][0] if reference in prepared else source, fingerprint)
+        row["seconds"] = seconds
+    return list(rows.values())
+
+
+def _score_texts(scorers: dict, rows: dict, prepared: dict) -> None:
+    """Fill each scorable pair's `texts` with its per-token figures, text by text."""
+    live = [pair for pair, row in rows.items() if "texts" in row]
+    if not live:
+        return
+    longest = max(len(t.ids) for texts in prepared.values() for t in texts)
+    for model_id in dict.fromkeys(m for pair in live for m in pair):
+        prepare = getattr(scorers[model_id], "prepare", None)
+        if prepare is not None:
+            prepare(longest)
+    order = list(dict.fromkeys(t.id for texts in prepared.values() for t in texts))
+    by_id = {reference: {t.id: t for t in texts} for reference, texts in prepared.items()}
+    for text_id in order:
+        logits: dict[tuple, Any] = {}  # (model, ids, rows) -> this text's logits: each model reads it once
+
+        def of(model_id, text):
+            key = (model_id, tuple(text.ids), tuple(text.rows))
+            if key not in logits:
+                logits[key] = scorers[model_id].logits(text.ids, text.rows)
+            return logits[key]
+
+        for candidate, reference in live:
+            text = by_id[reference].get(text_id)
+            if text is None:
+                continue
+            frame = token_figures(of(reference, text), of(candidate, text), text.targets, text=text.id)
+            rows[(candidate, reference)]["texts"].append(
+                {"id": str(text.id), "kl": frame["kl"].tolist(), "top1": frame["top1"].astype(int).tolist(),
+                 "ll_reference": frame["ll_reference"].tolist(), "ll_candidate": frame["ll_candidate"].tolist()})
 
 
 def _source_info(source: TextSource, fingerprint: str) -> dict[str, Any]:
