@@ -7,6 +7,10 @@ Public entry points (heavy backends import only when a model is opened):
     parse_fidelity_gate("fidelity:CANDIDATE:REFERENCE:MAX_KL[:MIN_TOP1]") -> dict
     add_fidelity_arguments(parser), fidelity_command(args) -> int   (`bench fidelity`)
     render_markdown(result), write_fidelity(result, out_dir)
+
+In a run (`fidelity:` in the suite, or `bench run --fidelity-reference`), `stage.fidelity_stage` scores the
+run's models after the answers and stores the per-token figures; harness.results.fidelity computes the
+results' `fidelity` section from them, and the `fidelity` gate type (harness.gates) reads that section.
 """
 
 from __future__ import annotations

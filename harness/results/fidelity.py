@@ -34,7 +34,7 @@ class FidelityModel(StrictModel):
     top1_ci: Interval = None
     perplexity: Figure = Field(None, description="this model's perplexity on the answers")
     perplexity_ci: Interval = None
-    seconds: Figure = None
+    seconds: Figure = Field(None, description="wall time of the scoring, shared by the pairs scored together")
     reason: str | None = Field(None, description="why the model has no figures (no logits, another tokenizer)")
     reasons: dict[str, str] = Field({}, description="figure -> why it is null")
 
