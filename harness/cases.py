@@ -60,7 +60,7 @@ def load_cases(path: Path) -> list[Case]:
 class _HBCriterion(BaseModel):
     model_config = ConfigDict(extra="ignore")
     criterion: str
-    points: float
+    points: float = Field(allow_inf_nan=False)
     tags: list[str] = []
 
 

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import BenchError, ConfigError
+from .commands import (cmd_compare, cmd_fidelity, cmd_gate, cmd_judge_exam, cmd_models, cmd_pipeline, cmd_report,
+                       cmd_run, cmd_schema, cmd_suites)
+from .errors import BenchError
 
 EPILOG = """exit codes: 0 success (gates pass), 1 a gate failed, 2 bad input or configuration, 3 run failed,
 130 interrupted (run the same command again to resume)"""
@@ -40,6 +42,15 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a run directory, its results.json, or a run id under the reports directory")
     _gate_options(parser, after_run=False)
     parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run ids are looked up")
+    parser.add_argument("--baseline-run", metavar="OLD", default=None,
+                        help="gate each model (or --model) against the same model in the earlier run OLD: the paired "
+                             "difference over the shared cases must clear -MARGIN (or 0 without --margin)")
+    parser.add_argument("--model", dest="baseline_models", action="append", default=[], metavar="ID",
+                        help="with --baseline-run: the model to gate (repeatable; default: every shared model)")
+    parser.add_argument("--axis", dest="baseline_axis", default="score", metavar="AXIS",
+                        help="with --baseline-run: 'score' (default) or a rubric axis")
+    parser.add_argument("--margin", dest="baseline_margin", type=float, default=None, metavar="M",
+                        help="with --baseline-run: non-inferiority margin; without it the model must be better")
 
 
 def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,11 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
                             "index.html again.")
     report.add_argument("run", help="run directory, results.json, or run id")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="reports root")
+    report.add_argument("--training-manifest", action="append", type=Path, default=[], metavar="FILE",
+                        help="a training recipe's manifest.json: its loss curves go into the report (repeatable)")
 
     models = sub.add_parser("models", parents=[common], help="list the configured models")
     models.add_argument("--check", action="store_true", help="ask each model for a one-word answer")
 
     sub.add_parser("suites", help="list the suites under suites/")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of models.yaml, a suite or a rubric (for editors)",
+                            description="Print the JSON Schema of an input file, for an editor with a YAML language "
+                            "server: put `# yaml-language-server: $schema=schemas/suite.schema.json` at the top of "
+                            "the file. --write DIR writes all three.")
+    schema.add_argument("name", nargs="?", choices=["models", "suite", "rubric"])
+    schema.add_argument("--write", type=Path, metavar="DIR", help="write models/suite/rubric.schema.json into DIR")
 
     exam = sub.add_parser("judge-exam", parents=[common, store],
                           help="qualify a judge: its exam on a suite's known-answer pairs (exit 0 pass, 1 fail)",
@@ -120,6 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Evaluate the gates the run recorded (or those given with --gate) on its "
                           "results. The suite file is not read again: editing it after the run changes nothing.")
     add_gate_arguments(gate)
+    compare = sub.add_parser("compare", help="compare two runs: per-model changes with paired intervals, the "
+                             "cases that regressed, what changed between the runs",
+                             description="Compare RUN_B (new) against RUN_A (old) over the models and cases both hold: "
+                             "differences new - old with paired intervals, the cases that regressed most, and whether "
+                             "the suite, rubric, judge or prompts changed. Writes compare.html, compare.md and "
+                             "compare.json; prints the Markdown.")
+    compare.add_argument("old", metavar="RUN_A", help="the earlier run: run id, run directory or results.json")
+    compare.add_argument("new", metavar="RUN_B", help="the later run")
+    compare.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="where the files go (default: REPORTS/compare/RUN_A__RUN_B)")
+    compare.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run ids are looked up")
     pipeline = sub.add_parser("pipeline", help="train, export, evaluate and gate: the whole loop")
     add_pipeline_arguments(pipeline)
 
@@ -130,188 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_run(args) -> int:
-    from .evaluate import run_suite
-    from .gates.output import report_verdicts
-
-    gates = None
-    specs = [g for g in args.gate or [] if g]
-    if specs:
-        from .gates.spec import parse_gates
-
-        gates = parse_gates(specs, "--gate")
-    results, index = run_suite(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge,
-                               limit=args.limit, reports_dir=args.out, store_path=args.store, quiet=args.quiet,
-                               gates=gates, fidelity_reference=args.fidelity_reference)
-    _print_summary(results)
-    print(f"report: {index}")
-    if args.gate is None:
-        return 0
-    if not results.gates:
-        raise ConfigError("no gates to evaluate: declare `gates:` in the suite or give --gate EXPR")
-    report_verdicts(results.gates, suite_name=results.suite.name, run_id=results.run_id, junit=args.junit,
-                    summary=args.summary)
-    from .gates.evaluate import exit_code
-
-    return exit_code(results.gates)
-
-
-def _print_summary(results) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from .report import formatting as fmt
-
-    table = Table(title=f"{results.suite.name} - run {results.run_id}")
-    for col in ("model", "n", "err", "score [95% CI]", "win rate [95% CI]", "TTFT p50", "tok/s"):
-        table.add_column(col)
-    for m in sorted(results.models, key=lambda m: -(m.score or 0)):
-        table.add_row(m.id, str(m.n), str(m.errors), fmt.with_interval(m.score, m.score_ci),
-                      fmt.with_interval(m.win_rate, m.win_rate_ci, fmt.pct), fmt.seconds(m.latency.ttft_p50_s),
-                      fmt.rate(m.latency.tokens_per_s))
-    console = Console()
-    console.print(table)
-    gen, judge = results.generation, results.judge
-    console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
-                  f"wall time {fmt.duration(results.wall_time_s)}", markup=False)
-    if judge.id:
-        audit = judge.audit
-        trust = "" if audit is None or audit.trusted is None else (
-            " - trusted" if audit.trusted else " - UNTRUSTED: " + "; ".join(audit.reasons))
-        console.print(f"judge {judge.id}: position consistency {fmt.pct(judge.position_consistency)}, "
-                      f"{judge.errors or 0} unparsed verdicts{trust}", markup=False)
-
-
-def cmd_report(args) -> int:
-    from .lookup import find_run
-    from .report import write_report, write_runs_index
-
-    results, out_dir = find_run(args.run, reports_dir=args.out, store_path=args.store)
-    index = write_report(results, out_dir)
-    write_runs_index(args.out)
-    print(f"report: {index}")
-    return 0
-
-
-def cmd_gate(args) -> int:
-    from .files import atomic_write_text
-    from .gates.evaluate import evaluate_gates, exit_code
-    from .gates.output import report_verdicts
-    from .gates.spec import parse_gates
-    from .lookup import read_results_file, resolve_results_path
-
-    path = resolve_results_path(args.run, args.reports_dir)
-    results = read_results_file(path)
-    if args.gate_specs:
-        gates = parse_gates(list(args.gate_specs), "--gate")
-    else:
-        gates = parse_gates(results.spec.gates if results.spec else [], f"{path}: spec.gates")
-    if not gates:
-        raise ConfigError("no gates to evaluate: the run recorded none; give --gate EXPR")
-    results.gates = evaluate_gates(results, gates)
-    atomic_write_text(path, results.to_json())
-    report_verdicts(results.gates, suite_name=results.suite.name, run_id=results.run_id, junit=args.junit,
-                    summary=args.summary)
-    if (path.parent / "index.html").is_file():
-        from .report import write_report
-
-        write_report(results, path.parent)  # the HTML report and summary.md show the verdicts too
-    return exit_code(results.gates)
-
-
-def cmd_models(args) -> int:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from .adapters.base import GenerationSettings
-    from .config import load_models
-    from .registry import create_adapter
-
-    entries = load_models(args.config)
-    table = Table(title=str(args.config))
-    for col in ("id", "kind", "fingerprint", *(("TTFT", "status") if args.check else ())):
-        table.add_column(col, overflow="fold")
-    failed = 0
-    for mid, entry in entries.items():
-        if not args.check:
-            table.add_row(escape(mid), entry.kind, "-")
-            continue
-        try:
-            adapter = create_adapter(entry)
-            fingerprint = adapter.fingerprint()
-            c = adapter.generate([{"role": "user", "content": "Reply with one word: ready"}],
-                                 GenerationSettings(max_tokens=8))
-            adapter.close()
-            status = "ok: " + repr(c.text.strip()[:30]) if c.error is None else f"error: {c.error}"
-            failed += c.error is not None
-            ttft = "-" if c.ttft_s is None else f"{c.ttft_s:.2f}s"
-        except BenchError as exc:
-            fingerprint, ttft, status = "-", "-", f"error: {exc}"
-            failed += 1
-        table.add_row(escape(mid), entry.kind, escape(fingerprint), ttft, escape(status))
-    Console().print(table)
-    return 3 if failed else 0
-
-
-def cmd_suites(args) -> int:
-    from .config import load_suite
-
-    root = Path("suites")
-    paths = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml"))
-    if not paths:
-        print("no suites under ./suites")
-        return 0
-    for path in paths:
-        loaded = load_suite(path)
-        s = loaded.suite
-        print(f"{s.name:<24} v{s.version}  {len(loaded.cases):>4} cases  models: {', '.join(s.models)}  "
-              f"judge: {s.judge or '-'}  {s.description.strip().splitlines()[0] if s.description else ''}")
-    return 0
-
-
-def cmd_judge_exam(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from .evaluate import judge_exam
-    from .report import formatting as fmt
-
-    exams = judge_exam(args.suite, models_path=args.config, judge=args.judge, store_path=args.store,
-                       pairs=args.pairs, quiet=args.quiet)
-    console = Console()
-    for judge_id, exam in exams.items():
-        table = Table(title=f"exam of judge {judge_id}")
-        for column in ("corruption", "n", "accuracy [95% CI]"):
-            table.add_column(column)
-        for name, figure in exam["by_corruption"].items():
-            table.add_row(name, str(figure["n"]), fmt.with_interval(figure["accuracy"], figure["ci"]))
-        table.add_row("all", str(exam["judgments"]), fmt.with_interval(exam["accuracy"], exam["ci"]))
-        console.print(table)
-        console.print(f"{'PASSED' if exam['passed'] else 'FAILED'}: {exam['reason']}; position consistency "
-                      f"{fmt.pct(exam['position_consistency'])}, {exam['unparsed']} without a verdict", markup=False)
-    return 0 if all(exam["passed"] for exam in exams.values()) else 1
-
-
-def cmd_pipeline(args) -> int:
-    from training.pipeline import pipeline_command
-
-    return pipeline_command(args)
-
-
-def cmd_fidelity(args) -> int:
-    from .fidelity.command import fidelity_command
-
-    return fidelity_command(args)
-
-
 COMMANDS = {"run": cmd_run, "report": cmd_report, "models": cmd_models, "suites": cmd_suites, "gate": cmd_gate,
-            "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam, "fidelity": cmd_fidelity}
+            "compare": cmd_compare, "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam, "schema": cmd_schema,
+            "fidelity": cmd_fidelity}
+
+
+def load_dotenv_file() -> None:
+    """Keys from a `.env` file in the working directory, as many tools read them; a variable already set wins.
+    They stay in the environment: never in the store, a report or a log."""
+    path = Path.cwd() / ".env"
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    load_dotenv_file()
     try:
         return COMMANDS[args.command](args)
     except BenchError as exc:

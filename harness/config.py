@@ -60,8 +60,13 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
         at = ("models", model_id)
         if not isinstance(body, dict):
             raise ConfigError("expected a mapping", path=str(path), line=lines.get(at), key=f"models.{model_id}")
+        if not isinstance(model_id, str):
+            raise ConfigError("a model id must be text", path=str(path), line=lines.get(at), key=f"models.{model_id}")
         if "kind" not in body:
             raise ConfigError("missing required field", path=str(path), line=lines.get(at),
+                              key=f"models.{model_id}.kind")
+        if not isinstance(body["kind"], str):
+            raise ConfigError("expected the name of a kind", path=str(path), line=lines.get(at + ("kind",)),
                               key=f"models.{model_id}.kind")
         cls = adapter_class(body["kind"], path=str(path), line=lines.get(at + ("kind",)),
                             key=f"models.{model_id}.kind")
@@ -234,7 +239,11 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
         raise ConfigError(exc.detail, path=str(path), line=line_for(lines, gate_key(exc)), key=exc.key) from None
     if models is not None:
         _check_model_ids(suite, models, path, lines)
-    cases = CASE_READERS[suite.case_format](path.parent / suite.cases)
+    cases_path = path.parent / suite.cases
+    if not cases_path.is_file():
+        problem = "is a folder, not a cases file" if cases_path.is_dir() else "not found"
+        raise ConfigError(f"{cases_path} {problem}", path=str(path), line=lines.get(("cases",)), key="cases")
+    cases = CASE_READERS[suite.case_format](cases_path)
     rubric = None
     if suite.rubric:
         rubric_path = find_rubric(suite.rubric, path)

@@ -20,18 +20,19 @@ from .adapters.base import Adapter
 from .cases import Case
 from .config import LoadedSuite, ModelEntry, find_suite, load_models, load_suite
 from .errors import ConfigError
-from .executor import Call, Executor, make_ask
+from .executor import Call, Executor, describe_lane, make_ask
 from .files import portable_path, stable_hash
 from .flags import DEFAULT_POLICY
 from .grading import flag_answers, grade_answers
 from .judge.adversarial import run_planted_trials
 from .judge.compare import guidance, judge_answers
 from .judge.exam import exam_pairs, run_exam
+from .judge import prompts
 from .judge.score import score_answers
+from .labels import read_labels
 from .records import Answer
 from .registry import create_adapter
-from .results.build import build_results
-from .results.model import Results
+from .results.model import Results, StageTimes
 from .store import Store
 
 
@@ -45,6 +46,7 @@ class Plan:
     judge_ids: list[str]
     cases: list[Case]
     gates: list[Any]  # harness.gates.spec.Gate
+    labels: list[Any] = ()  # harness.labels: the suite's human labels, read when the run starts
 
     @property
     def suite(self):
@@ -74,7 +76,8 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
 
         loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, models, list(ids), str(loaded.path))
     cases = loaded.cases[:limit] if limit else loaded.cases
-    return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates)
+    labels = read_labels(loaded.path.parent / loaded.suite.labels) if loaded.suite.labels else []
+    return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates, labels)
 
 
 def _identity(plan: Plan, adapters: dict[str, Adapter]) -> dict[str, Any]:
@@ -114,6 +117,9 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "judges": [described(jid, identity["judges"]) for jid in plan.judge_ids],
         "gates": [gate.model_dump() for gate in plan.gates],
         "fidelity": suite.fidelity.model_dump() if suite.fidelity else None,
+        "labels": [label.model_dump(exclude_none=True) for label in plan.labels],
+        "prompts": {"rank": prompts.RANK_PROMPT_VERSION, "grade": prompts.GRADE_PROMPT_VERSION,
+                    "score": prompts.SCORE_PROMPT_VERSION},
     }
 
 
@@ -134,10 +140,12 @@ def open_run(store: Store, plan: Plan, adapters: dict[str, Adapter], log) -> str
     return run_id
 
 
-def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor
-                 ) -> tuple[dict[tuple[str, str], Answer], dict[tuple[str, str], str]]:
-    """Every model answers every case (the suite's system prompt first): the answers and their cache keys."""
+def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, store: Store,
+                 run_id: str) -> dict[tuple[str, str], Answer]:
+    """Every model answers every case (the suite's system prompt first); the answers are flagged (harness.flags)
+    and stored together."""
     suite = plan.suite
+    order = {mid: i for i, mid in enumerate(plan.model_ids)}
     calls = []
     for case in plan.cases:
         messages = case.chat()
@@ -146,49 +154,71 @@ def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor
         for mid in plan.model_ids:
             calls.append(Call(adapters[mid], "answer", messages, suite.generation, extra={"case": case.id}))
     # Models one after the other in the list keeps each llama.cpp context warm.
-    calls.sort(key=lambda c: plan.model_ids.index(c.adapter.model_id))
+    calls.sort(key=lambda c: order[c.adapter.model_id])
     executor.run(calls, "answers")
     out: dict[tuple[str, str], Answer] = {}
-    keys: dict[tuple[str, str], str] = {}
+    keyed = []
     for call in calls:
         answer = Answer(call.extra["case"], call.adapter.model_id, call.result)
+        keyed.append((answer, call.key))
         out[(answer.case_id, answer.model_id)] = answer
-        keys[(answer.case_id, answer.model_id)] = call.key
-    return out, keys
+    flag_answers(plan.cases, out, suite.system_prompt)
+    store.save_answers(run_id, keyed)
+    return out
 
 
-def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: str, progress) -> None:
+class StageClock:
+    """Seconds per stage of this command, each recorded in the store as it ends (so `bench report` shows them
+    and an interrupted run keeps those it finished)."""
+
+    def __init__(self, store: Store, run_id: str):
+        self.store, self.run_id = store, run_id
+        self.times: dict[str, float] = {}
+
+    def record(self, stage: str, started: float) -> None:
+        self.times[stage] = time.perf_counter() - started
+        self.store.record_times(self.run_id, {stage: self.times[stage]})
+
+
+def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: str, progress,
+               clock: StageClock | None = None) -> None:
     suite, rubric = plan.suite, plan.loaded.rubric
+    clock = clock or StageClock(store, run_id)
     executor = Executor(store, run_id, progress)
     ask = make_ask(executor, adapters, suite.judge_generation, suite.judging.max_retries)
     judging = suite.judging
     with progress:
-        answers, keys = answer_cases(plan, adapters, executor)
-        flag_answers(plan.cases, answers, suite.system_prompt)
-        for answer in answers.values():
-            store.save_answer(run_id, answer, keys[(answer.case_id, answer.model_id)])
+        began = time.perf_counter()
+        answers = answer_cases(plan, adapters, executor, store, run_id)
+        clock.record("answers", began)
+        began = time.perf_counter()
         shown = {"reference": judging.reference, "rationale": judging.rationale}
         grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria,
                       {**DEFAULT_POLICY, **suite.scoring.flagged}, **shown)
-        for answer in answers.values():
-            store.save_grades(run_id, answer)
+        store.save_grades(run_id, list(answers.values()))
+        clock.record("grading", began)
         said = guidance(suite.judge_guidance, rubric.description if rubric else None)
         if judging.comparison:
-            for judgment in judge_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                          mode=judging.comparison, orders=judging.orders, seed=judging.seed,
-                                          baseline=judging.baseline, guidance=said, ask=ask, **shown):
-                store.save_judgment(run_id, judgment)
+            began = time.perf_counter()
+            store.save_judgment(run_id, list(judge_answers(
+                plan.cases, plan.model_ids, plan.judge_ids, answers, mode=judging.comparison, orders=judging.orders,
+                seed=judging.seed, baseline=judging.baseline, guidance=said, ask=ask, **shown)))
+            clock.record("judging", began)
         if plan.judge_ids and "score" in judging.modes:
-            for score in score_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                       rubric.axes if rubric else [], guidance=said, ask=ask, **shown):
-                store.save_score(run_id, score)
+            began = time.perf_counter()
+            store.save_score(run_id, list(score_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
+                                                        rubric.axes if rubric else [], guidance=said, ask=ask,
+                                                        **shown)))
+            clock.record("scoring", began)
         if plan.judge_ids and judging.adversarial:
-            for trial in run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                            judging.adversarial, judging.seed, said, ask, **shown):
-                store.save_trial(run_id, trial)
+            began = time.perf_counter()
+            store.save_trial(run_id, list(run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers,
+                                                             judging.adversarial, judging.seed, said, ask, **shown)))
+            clock.record("adversarial", began)
         if plan.judge_ids and suite.exam.pairs:
-            for trial in run_exam_stage(plan, ask, said):
-                store.save_exam_trial(run_id, trial)
+            began = time.perf_counter()
+            store.save_exam_trial(run_id, list(run_exam_stage(plan, ask, said)))
+            clock.record("exam", began)
 
 
 def run_exam_stage(plan: Plan, ask, said: str) -> list:
@@ -202,6 +232,7 @@ def run_exam_stage(plan: Plan, ask, said: str) -> list:
 def finished_results(store: Store, run_id: str) -> Results:
     """The run's Results from the store, with the verdicts of the gates it recorded."""
     from .gates.evaluate import recorded_verdicts
+    from .results.build import build_results  # pandas and scipy: not needed to find a bad input file
 
     results = build_results(store, run_id)
     results.gates = recorded_verdicts(results)
@@ -214,11 +245,11 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
               gates: list[Any] | None = None, fidelity_reference: str | None = None) -> tuple[Results, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
     suite's gates as the ones this run records and evaluates; `fidelity_reference` sets the reference of the
-    suite's fidelity stage (or adds the stage)."""
+    suite's fidelity stage (or adds the stage). The wall time and the stage times cover the whole command:
+    loading, the model stages, fidelity, the statistics and the report."""
     from rich.console import Console
 
-    from .progress import make_progress
-    from .report import write_report, write_runs_index
+    from .progress import make_progress, plain
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
@@ -228,22 +259,24 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
     store = Store(Path(store_path))
     run_id = ""
     try:
-        run_id = open_run(store, plan, adapters, lambda m: console.print(m))
-        console.print(f"[bold]bench run[/] {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x "
-                      f"{len(plan.model_ids)} models, judge {'+'.join(plan.judge_ids) or 'none'} "
-                      f"({'+'.join(plan.suite.judging.modes)}) (run {run_id})")
-        run_stages(plan, adapters, store, run_id, make_progress(console))
+        run_id = open_run(store, plan, adapters, lambda m: console.print(m, markup=False, highlight=False))
+        clock = StageClock(store, run_id)
+        clock.record("setup", started)
+        console.print(plain("bench run", "bold") + plain(
+            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x {len(plan.model_ids)} models, "
+            f"judge {'+'.join(plan.judge_ids) or 'none'} ({'+'.join(plan.suite.judging.modes)}) (run {run_id})"), highlight=False)
+        for adapter in adapters.values():
+            console.print("  " + describe_lane(adapter), markup=False, highlight=False)
+        run_stages(plan, adapters, store, run_id, make_progress(console), clock)
         if plan.suite.fidelity:
             from .fidelity.stage import fidelity_stage
 
+            began = time.perf_counter()
             fidelity_stage(plan, store, run_id, lambda message: console.print(message, markup=False),
                            {mid: adapter.fingerprint() for mid, adapter in adapters.items()})
-        store.finish_stages(run_id, time.perf_counter() - started)
-        results = finished_results(store, run_id)
-        index = write_report(results, Path(reports_dir) / plan.suite.name / run_id)
-        write_runs_index(Path(reports_dir))
-        store.set_run_status(run_id, "done", str(index))
-        return results, index
+            clock.record("fidelity", began)
+        store.finish_stages(run_id)
+        return _finish(store, run_id, plan, reports_dir, clock, started)
     except BaseException:
         if run_id:
             store.set_run_status(run_id, "interrupted")
@@ -284,3 +317,29 @@ def judge_exam(suite: str | Path, *, models_path: Path, judge: str | None, store
             adapter.close()
         store.close()
     return {jid: exam_summary([t for t in trials if t.judge_id == jid], exam.min_accuracy) for jid in plan.judge_ids}
+
+
+def _finish(store: Store, run_id: str, plan: Plan, reports_dir: Path, clock: StageClock,
+            started: float) -> tuple[Results, Path]:
+    """Statistics, then the report; then the whole command's wall time goes to the store, results.json and
+    summary.md. index.html is written before its own writing time is known: it shows every stage before it,
+    and says that results.json holds the whole (as does the page `bench report` writes again)."""
+    from .files import atomic_write_text
+    from .report import render_markdown, write_report, write_runs_index
+
+    began = time.perf_counter()
+    results = finished_results(store, run_id)
+    clock.record("statistics", began)
+    results.stages = StageTimes.from_seconds(clock.times)
+    began = time.perf_counter()
+    index = write_report(results, Path(reports_dir) / plan.suite.name / run_id)
+    write_runs_index(Path(reports_dir))
+    clock.record("report", began)
+    wall_time_s = time.perf_counter() - started
+    store.record_times(run_id, {}, wall_time_s=wall_time_s)
+    results.stages = StageTimes.from_seconds(clock.times)
+    results.wall_time_s = round(wall_time_s, 2)
+    atomic_write_text(index.parent / "results.json", results.to_json())
+    atomic_write_text(index.parent / "summary.md", render_markdown(results))
+    store.set_run_status(run_id, "done", str(index))
+    return results, index

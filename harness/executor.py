@@ -1,26 +1,66 @@
 """Calls -> completions: the cache first, then each model's lane and concurrency, each finished call committed.
 
-In-process CPU models share one lane and one worker, so they do not fight over the cores and each model's
-calls run together, in the order given (its weights stay warm); API models each get their own concurrency.
-A run stopped part-way resumes under the same run id: finished calls come from the cache and are not counted
-twice. `make_ask` turns the executor into the `ask` callable judge code is given.
+Models that share this machine's CPU (in-process models, and servers whose entry says `local: true`) share
+one lane and one worker, so they do not fight over the cores and each model's calls run together, in the order
+given (its weights stay warm); every other model is a lane of its own with its `max_concurrency` workers.
+`lane_of` says which, and the run header prints it. A run stopped part-way resumes under the same run id:
+finished calls come from the cache and are not counted twice. `make_ask` turns the executor into the `ask`
+callable judge code is given.
+
+Work grows linearly with the number of calls and memory stays bounded: cache lookups and the run's notes of
+cached calls go to SQLite a chunk of keys at a time, and each lane's workers draw its calls one by one from an
+iterator, so no more calls are in flight (or queued) than the lane has workers.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from .adapters.base import Adapter, Completion, GenerationSettings
+from .adapters.base import MAX_SEED, Adapter, Completion, GenerationSettings
 from .judge.parsing import parse_rationale
 from .records import Ask, JudgeRequest, Verdict
-from .store import Store, request_key
+from .store import LOOKUP_CHUNK, Store, completion_from_row, request_key
 
 # In-process CPU backends share this: one computes at a time.
 _LOCAL_CPU = threading.Lock()
+LOCAL_LANE = "local CPU"
+
+
+@dataclass(frozen=True)
+class Lane:
+    """Where a model's calls run: `name` (LOCAL_LANE, or the model's own id) and how many at once."""
+
+    name: str
+    concurrency: int
+    shares_cpu: bool
+
+
+def lane_of(adapter: Adapter) -> Lane:
+    if adapter.local:
+        return Lane(LOCAL_LANE, 1, True)
+    return Lane(adapter.model_id, max(1, adapter.max_concurrency), False)
+
+
+def describe_lane(adapter: Adapter) -> str:
+    """One line for the run header: the model's lane and how many of its calls run at once, and what to set
+    when that may not be what the user meant."""
+    from .adapters.openai import is_loopback
+
+    lane = lane_of(adapter)
+    if lane.shares_cpu:
+        text = f"{adapter.model_id}: lane '{LOCAL_LANE}', 1 call at a time, never beside another in-process model"
+        if adapter.max_concurrency > 1:
+            text += f" (max_concurrency {adapter.max_concurrency} unused: it computes on this CPU)"
+        return text
+    text = f"{adapter.model_id}: own lane, " + (f"{lane.concurrency} calls at once" if lane.concurrency > 1
+                                                 else "1 call at a time (max_concurrency 1)")
+    if is_loopback(getattr(adapter, "base_url", None) or getattr(adapter.options, "base_url", None)):
+        text += " (a server on this machine: set `local: true` if it computes on this CPU)"
+    return text
 
 
 @dataclass
@@ -55,39 +95,66 @@ class Executor:
 
     def run(self, calls: list[Call], label: str | None) -> list[Call]:
         """Answer every call, from the cache or the model; returns the same list, filled in."""
+        task = None if label is None else self.progress.add_task(label, total=len(calls))
         pending: list[Call] = []
-        for call in calls:
-            self._prepare(call)
-            cached = self.store.cached(call.key)
-            if cached is not None:
-                call.result, call.fresh = cached, False
-                self.store.record_call(self.run_id, call.stage, call.key, fresh=False)
-            else:
-                pending.append(call)
-        task = None
-        if label is not None:
-            task = self.progress.add_task(label, total=len(calls), completed=len(calls) - len(pending))
-        if not pending:
-            return calls
-        by_lane: dict[str, list[Call]] = {}
+        for start in range(0, len(calls), LOOKUP_CHUNK):
+            chunk = [self._prepare(call) for call in calls[start:start + LOOKUP_CHUNK]]
+            rows = self.store.cached_many([call.key for call in chunk])
+            hits = []
+            for call in chunk:
+                row = rows.get(call.key)
+                if row is None:
+                    pending.append(call)
+                else:
+                    call.result, call.fresh = completion_from_row(row), False
+                    hits.append((call.stage, call.key))
+            self.store.record_calls(self.run_id, hits, fresh=False)
+            if task is not None and hits:
+                self.progress.advance(task, len(hits))
+        if pending:
+            self._generate(pending, task)
+        return calls
+
+    def _generate(self, pending: list[Call], task) -> None:
+        """Each lane's workers take its calls one at a time; finished calls come back through one queue, so
+        the progress bar moves as they finish and the first error no retry can fix stops the rest."""
+        lanes: dict[Lane, list[Call]] = {}
         for call in pending:
-            by_lane.setdefault("local" if call.adapter.local else call.adapter.model_id, []).append(call)
-        pools = {lane: ThreadPoolExecutor(thread_name_prefix=f"bench-{lane}", max_workers=1 if lane == "local"
-                                          else max(1, group[0].adapter.max_concurrency))
-                 for lane, group in by_lane.items()}
-        futures: list[Future] = []
+            lanes.setdefault(lane_of(call.adapter), []).append(call)
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+        workers = []
+        for lane, group in lanes.items():
+            source = _Source(iter(group))
+            for n in range(min(lane.concurrency, len(group))):
+                workers.append(threading.Thread(target=self._work, args=(source, finished, stop), daemon=True,
+                                                name=f"bench-{lane.name}-{n}"))
+        for worker in workers:
+            worker.start()
         try:
-            for lane, group in by_lane.items():
-                futures += [pools[lane].submit(self._one, call) for call in group]
-            for future in as_completed(futures):
-                future.result()  # re-raise adapter errors that no retry can fix
+            for _ in range(len(pending)):
+                error = finished.get()
+                if error is not None:
+                    raise error  # an adapter error that no retry can fix
                 if task is not None:
                     self.progress.advance(task)
         finally:
             # Calls not started are dropped; calls in flight finish and are saved, so nothing is lost.
-            for pool in pools.values():
-                pool.shutdown(wait=True, cancel_futures=True)
-        return calls
+            stop.set()
+            for worker in workers:
+                worker.join()
+
+    def _work(self, source: "_Source", finished: queue.SimpleQueue, stop: threading.Event) -> None:
+        while not stop.is_set():
+            call = source.next()
+            if call is None:
+                return
+            try:
+                self._one(call)
+            except BaseException as exc:  # handed to the main thread, which raises it
+                finished.put(exc)
+                return
+            finished.put(None)
 
     def _one(self, call: Call) -> None:
         adapter = call.adapter
@@ -96,9 +163,18 @@ class Executor:
         self.store.save_generation(call.key, adapter.model_id, self.fingerprint(adapter), call.stage,
                                    {"messages": call.messages, "settings": call.settings.key_dict(),
                                     "schema": call.json_schema}, completion, run_id=self.run_id)
-        if completion.error is None:
-            self.store.record_call(self.run_id, call.stage, call.key, fresh=True)
         call.result, call.fresh = completion, True
+
+
+class _Source:
+    """A lane's calls, handed out one at a time to its workers."""
+
+    def __init__(self, calls: Iterator[Call]):
+        self._calls, self._lock = calls, threading.Lock()
+
+    def next(self) -> Call | None:
+        with self._lock:
+            return next(self._calls, None)
 
 
 def with_retries(attempt: Callable[[int], Completion], parse: Callable[[str], tuple[Any, str | None]],
@@ -141,7 +217,7 @@ def make_ask(executor: Executor, adapters: dict[str, Adapter], settings: Generat
                 if n == 0:
                     return first.result
                 retry_settings = first.settings.model_copy(
-                    update={"temperature": max(first.settings.temperature, 0.7), "seed": first.settings.seed + n})
+                    update={"temperature": max(first.settings.temperature, 0.7), "seed": (first.settings.seed + n) % (MAX_SEED + 1)})
                 retry = Call(first.adapter, first.stage, first.messages, retry_settings, first.json_schema,
                              first.extra)
                 executor.run([retry], label=None)

@@ -60,6 +60,11 @@ def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def text_hash(text: str) -> str:
+    """How a label names the very answer a person read: "sha256:" and the hex digest of its UTF-8 text."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def stable_hash(obj: Any) -> str:
     """sha256 of the canonical JSON of `obj` (sorted keys): the same data always gives the same name."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

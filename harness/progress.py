@@ -1,4 +1,9 @@
-"""Progress display: rich bars on a terminal, plain lines (every 10% and at the end) elsewhere, such as CI logs."""
+"""Progress display: rich bars on a terminal, plain lines (every 10% and at the end) elsewhere, such as CI logs.
+
+Text from models, files and servers is data, never console markup: an answer holding `[/INST]` or an error
+holding `[redacted]` is printed as it is. `plain` makes such text a rich Text (which is not parsed); lines go
+out with `markup=False`. (rich's `escape` is not enough: it loses backslashes before brackets.)
+"""
 
 from __future__ import annotations
 
@@ -38,13 +43,20 @@ class LineProgress:
             return
         task["step"] = step
         elapsed = time.perf_counter() - task["started"]
-        self.console.print(f"{task['description']:<12} {done}/{total} ({elapsed:.0f}s)", highlight=False)
+        self.console.print(f"{task['description']:<12} {done}/{total} ({elapsed:.0f}s)", markup=False, highlight=False)
+
+
+def plain(value: Any, style: str = "") -> Any:
+    """`value` as a rich Text, shown exactly as written (no markup, no highlighting)."""
+    from rich.text import Text
+
+    return Text(str(value), style=style)
 
 
 def make_progress(console):
     if console.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
             TimeRemainingColumn
-        return Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
+        return Progress(TextColumn("{task.description:<12}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False)
     return LineProgress(console)

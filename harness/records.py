@@ -113,6 +113,7 @@ class ExamTrial:
     error: str | None
     attempts: int
     rationale: str | None = None
+    texts: tuple[str, str] | None = None  # sha256 of the reference and of its twin (to match human labels)
 
 
 # What judge code is given to ask with: requests in, verdicts out (same order); the label names the progress bar.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .checks import CheckSpec
 from .errors import from_validation
@@ -21,7 +21,7 @@ class Strict(BaseModel):
 class Criterion(Strict):
     id: str
     text: str
-    points: float
+    points: float = Field(allow_inf_nan=False)
     axis: str
     check: CheckSpec | None = None  # graded by code (harness.checks); without one, by the judge
     applies_to: list[str] | None = None  # case tags; None means every case

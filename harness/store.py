@@ -16,8 +16,9 @@ import json
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .adapters.base import Completion
 from .files import stable_hash
@@ -65,7 +66,7 @@ CREATE TABLE IF NOT EXISTS judge_scores (
 );
 CREATE TABLE IF NOT EXISTS exam_trials (
     run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, corruption TEXT NOT NULL,
-    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT,
+    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT, texts TEXT,
     PRIMARY KEY (run_id, judge_id, case_id, corruption, shown_order)
 );
 CREATE TABLE IF NOT EXISTS fidelity (
@@ -81,9 +82,12 @@ CREATE TABLE IF NOT EXISTS planted_trials (
 );
 """
 
+# Keys per cache query: well under SQLite's limit on bound parameters (32,766 since 3.32, 999 before).
+LOOKUP_CHUNK = 500
+
 # Columns added after the first release: an older store gains them when opened.
 _ADDED_COLUMNS = {
-    "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL"},
+    "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL", "stage_times": "TEXT"},
     "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT"},
     "judgments": {"pair": "TEXT", "rationale": "TEXT"},
     "answers": {"flags": "TEXT"},
@@ -120,6 +124,18 @@ class Store:
         with self._lock:
             return self._db.execute(sql, tuple(params))
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """Statements that commit together (one commit, one fsync at most) or not at all."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
@@ -137,9 +153,21 @@ class Store:
                    "ON CONFLICT(run_id) DO UPDATE SET status = 'running', spec = excluded.spec",
                    (run_id, suite, plan_hash, time.time(), json.dumps(plan), json.dumps(spec, ensure_ascii=False)))
 
-    def finish_stages(self, run_id: str, wall_time_s: float) -> None:
+    def finish_stages(self, run_id: str, wall_time_s: float | None = None) -> None:
+        """The model stages are done: results can be computed. `wall_time_s` is the whole command's time, when
+        known (a run records it again once its report is written, with `record_times`)."""
         self._exec("UPDATE runs SET wall_time_s = ?, stages_done_at = ? WHERE run_id = ?",
                    (wall_time_s, time.time(), run_id))
+
+    def record_times(self, run_id: str, stages: dict[str, float], wall_time_s: float | None = None) -> None:
+        """Seconds per stage (merged into those recorded before, a stage measured again replacing its figure)
+        and, when given, the whole command's wall time: what the run's Results report as its timings."""
+        with self._transaction() as db:
+            row = db.execute("SELECT stage_times FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            times = json.loads(row["stage_times"]) if row and row["stage_times"] else {}
+            times.update(stages)
+            db.execute("UPDATE runs SET stage_times = ?, wall_time_s = COALESCE(?, wall_time_s) WHERE run_id = ?",
+                       (json.dumps(times), wall_time_s, run_id))
 
     def set_run_status(self, run_id: str, status: str, report_path: str | None = None) -> None:
         self._exec("UPDATE runs SET status = ?, finished_at = ?, report_path = COALESCE(?, report_path) WHERE run_id = ?",
@@ -150,33 +178,60 @@ class Store:
         if row is None:
             return None
         info = dict(row)
-        for key in ("plan", "spec"):
+        for key in ("plan", "spec", "stage_times"):
             info[key] = json.loads(info[key]) if info.get(key) else None
         return info
 
     # ------------------------------------------------------------ generations (the cache)
     def cached(self, key: str) -> Completion | None:
         row = self._exec("SELECT * FROM generations WHERE key = ?", (key,)).fetchone()
-        return None if row is None else _completion(row)
+        return None if row is None else completion_from_row(row)
+
+    def cached_many(self, keys: list[str]) -> dict[str, sqlite3.Row]:
+        """The cache rows of `keys` that have one, by key: one query per `LOOKUP_CHUNK` keys. Rows, not
+        Completions, so that each caller makes its own (a Completion is mutable)."""
+        found: dict[str, sqlite3.Row] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), LOOKUP_CHUNK):
+            chunk = unique[start:start + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for row in self._rows(f"SELECT * FROM generations WHERE key IN ({marks})", chunk):
+                found[row["key"]] = row
+        return found
 
     def save_generation(self, key: str, model_id: str, fingerprint: str, stage: str, request: dict,
                         completion: Completion, run_id: str | None = None) -> None:
+        """Keep a finished call: a success as a cache entry (and, given a run, as one of the run's fresh calls,
+        in the same transaction: a call is either saved and counted or neither); a failure for the record."""
         now = time.time()
-        if completion.error is not None:
-            self._exec("INSERT INTO failures (run_id, key, model_id, stage, error, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       (run_id, key, model_id, stage, completion.error, now))
-            return
         c = completion
-        self._exec(
-            "INSERT OR REPLACE INTO generations (key, model_id, fingerprint, stage, request, text, ttft_s, latency_s, "
-            "input_tokens, output_tokens, tokens_per_s, finish_reason, cost_usd, retries, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, model_id, fingerprint, stage, json.dumps(request, ensure_ascii=False), c.text, c.ttft_s,
-             c.latency_s, c.input_tokens, c.output_tokens, c.tokens_per_s, c.finish_reason, c.cost_usd, c.retries, now))
+        if c.error is not None:
+            self._exec("INSERT INTO failures (run_id, key, model_id, stage, error, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       (run_id, key, model_id, stage, c.error, now))
+            return
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO generations (key, model_id, fingerprint, stage, request, text, ttft_s, "
+                "latency_s, input_tokens, output_tokens, tokens_per_s, finish_reason, cost_usd, retries, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, model_id, fingerprint, stage, json.dumps(request, ensure_ascii=False), c.text, c.ttft_s,
+                 c.latency_s, c.input_tokens, c.output_tokens, c.tokens_per_s, c.finish_reason, c.cost_usd,
+                 c.retries, now))
+            if run_id is not None:
+                db.execute("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh) VALUES (?, ?, ?, 1)",
+                           (run_id, stage, key))
 
     def record_call(self, run_id: str, stage: str, key: str, fresh: bool) -> None:
-        self._exec("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh) VALUES (?, ?, ?, ?)",
-                   (run_id, stage, key, int(fresh)))
+        self.record_calls(run_id, [(stage, key)], fresh)
+
+    def record_calls(self, run_id: str, calls: list[tuple[str, str]], fresh: bool) -> None:
+        """Note (stage, key) pairs as calls of the run, in one transaction; a pair already noted keeps its
+        first entry (a resumed run counts each call once)."""
+        if not calls:
+            return
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh) VALUES (?, ?, ?, ?)",
+                           [(run_id, stage, key, int(fresh)) for stage, key in calls])
 
     def call_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         rows = self._rows("SELECT stage, SUM(fresh) AS calls, SUM(1 - fresh) AS cached FROM run_calls "
@@ -191,44 +246,64 @@ class Store:
 
     # ------------------------------------------------------------ a run's rows
     def save_answer(self, run_id: str, answer: Answer, key: str) -> None:
-        c = answer.completion
-        self._exec("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
-                   "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, answer.case_id, answer.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
-                    c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
-                    json.dumps(answer.flags)))
+        self.save_answers(run_id, [(answer, key)])
 
-    def save_grades(self, run_id: str, answer: Answer) -> None:
-        with self._lock:
-            self._db.executemany(
+    def save_answers(self, run_id: str, answers: list[tuple[Answer, str]]) -> None:
+        """A stage's answers (each with its cache key), in one transaction."""
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
+                           "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, a.case_id, a.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
+                             c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
+                             json.dumps(a.flags)) for a, key in answers for c in (a.completion,)])
+
+    def save_grades(self, run_id: str, answer: Answer | list[Answer]) -> None:
+        """The criterion grades of one answer or of many, in one transaction."""
+        answers = answer if isinstance(answer, list) else [answer]
+        with self._transaction() as db:
+            db.executemany(
                 "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
                 "points, position, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, answer.case_id, answer.model_id, r.criterion_id, None if r.met is None else int(r.met),
+                [(run_id, a.case_id, a.model_id, r.criterion_id, None if r.met is None else int(r.met),
                   r.source, r.detail, r.axis, r.points, position, r.rationale)
-                 for position, r in enumerate(answer.criteria)])
+                 for a in answers for position, r in enumerate(a.criteria)])
 
-    def save_judgment(self, run_id: str, j: Judgment) -> None:
-        self._exec("INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
-                   "attempts, pair, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, j.case_id, j.rep, j.judge_id, json.dumps(j.order),
-                    json.dumps(j.ranking) if j.ranking is not None else None, j.error, j.attempts,
-                    json.dumps(list(j.pair)) if j.pair else None, j.rationale))
+    def save_judgment(self, run_id: str, j: Judgment | list[Judgment]) -> None:
+        """One judgment or many, in one transaction."""
+        judgments = j if isinstance(j, list) else [j]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
+                "attempts, pair, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, j.case_id, j.rep, j.judge_id, json.dumps(j.order),
+                  json.dumps(j.ranking) if j.ranking is not None else None, j.error, j.attempts,
+                  json.dumps(list(j.pair)) if j.pair else None, j.rationale) for j in judgments])
 
-    def save_score(self, run_id: str, s: JudgeScore) -> None:
-        self._exec("INSERT OR REPLACE INTO judge_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, s.case_id, s.model_id, s.judge_id, json.dumps(s.scores) if s.scores else None, s.error,
-                    s.attempts, s.rationale))
+    def save_score(self, run_id: str, s: JudgeScore | list[JudgeScore]) -> None:
+        """One judge score or many, in one transaction."""
+        scores = s if isinstance(s, list) else [s]
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO judge_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, s.case_id, s.model_id, s.judge_id, json.dumps(s.scores) if s.scores else None,
+                             s.error, s.attempts, s.rationale) for s in scores])
 
-    def save_exam_trial(self, run_id: str, t: ExamTrial) -> None:
-        self._exec("INSERT OR REPLACE INTO exam_trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, t.judge_id, t.case_id, t.corruption, json.dumps(t.order), t.correct, t.error, t.attempts,
-                    t.rationale))
+    def save_exam_trial(self, run_id: str, t: ExamTrial | list[ExamTrial]) -> None:
+        """One exam trial or many, in one transaction."""
+        trials = t if isinstance(t, list) else [t]
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO exam_trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, t.judge_id, t.case_id, t.corruption, json.dumps(t.order), t.correct, t.error,
+                             t.attempts, t.rationale, json.dumps(list(t.texts)) if t.texts else None)
+                            for t in trials])
 
-    def save_trial(self, run_id: str, t: PlantedTrial) -> None:
-        self._exec("INSERT OR REPLACE INTO planted_trials VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (run_id, t.judge_id, t.case_id, int(t.planted), json.dumps(t.order),
-                    None if t.weak_first is None else int(t.weak_first), t.attempts))
+    def save_trial(self, run_id: str, t: PlantedTrial | list[PlantedTrial]) -> None:
+        """One planted-instruction trial or many, in one transaction."""
+        trials = t if isinstance(t, list) else [t]
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO planted_trials VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, t.judge_id, t.case_id, int(t.planted), json.dumps(t.order),
+                             None if t.weak_first is None else int(t.weak_first), t.attempts) for t in trials])
 
     def save_fidelity(self, run_id: str, row: dict[str, Any]) -> None:
         """One candidate against one reference: the texts' per-token figures (JSON), or the reason there are
@@ -259,7 +334,7 @@ class Store:
                 g["source"], g["detail"] or "", g["rationale"]))
         out = []
         for row in self._rows("SELECT * FROM answers WHERE run_id = ?", (run_id,)):
-            completion = _completion(row)
+            completion = completion_from_row(row)
             completion.error = row["error"]
             out.append(Answer(row["case_id"], row["model_id"], completion,
                               grades.get((row["case_id"], row["model_id"]), []),
@@ -279,7 +354,7 @@ class Store:
 
     def exam_trials(self, run_id: str) -> list[ExamTrial]:
         return [ExamTrial(r["judge_id"], r["case_id"], r["corruption"], json.loads(r["shown_order"]), r["correct"],
-                          r["error"], r["attempts"], r["rationale"])
+                          r["error"], r["attempts"], r["rationale"], tuple(json.loads(r["texts"])) if r["texts"] else None)
                 for r in self._rows("SELECT * FROM exam_trials WHERE run_id = ?", (run_id,))]
 
     def trials(self, run_id: str) -> list[PlantedTrial]:
@@ -295,7 +370,7 @@ def _fidelity_row(r: sqlite3.Row) -> dict[str, Any]:
     return row
 
 
-def _completion(row: sqlite3.Row) -> Completion:
+def completion_from_row(row: sqlite3.Row) -> Completion:
     return Completion(text=row["text"], ttft_s=row["ttft_s"], latency_s=row["latency_s"],
                       input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
                       tokens_per_s=row["tokens_per_s"], finish_reason=row["finish_reason"],

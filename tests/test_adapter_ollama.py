@@ -41,8 +41,9 @@ def test_registry_and_options():
         OllamaOptions(model="m", options={"num_ctx": 8192})
     with pytest.raises(ValidationError):
         OllamaOptions(model="m", num_ctx=16)
-    assert OllamaAdapter("a", OllamaOptions(model="m")).local is True  # the default server is this machine
-    assert OllamaAdapter("b", OllamaOptions(model="m", base_url="http://gpu-box:11434")).local is False
+    # Sharing this machine's CPU is said, not guessed from the (loopback) default address.
+    assert OllamaAdapter("a", OllamaOptions(model="m")).local is False
+    assert OllamaAdapter("b", OllamaOptions(model="m", local=True)).local is True
 
 
 def test_context_window_fits_the_prompt_and_the_answer():

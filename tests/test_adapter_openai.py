@@ -65,13 +65,14 @@ def test_repeat_penalty_goes_out_only_under_the_name_the_server_knows():
     assert vllm["extra_body"] == {"repetition_penalty": 1.2}
 
 
-def test_a_server_on_this_machine_counts_as_local():
+def test_sharing_this_machines_cpu_is_said_never_guessed_from_the_address():
     assert is_loopback("http://127.0.0.1:8000/v1") and is_loopback("http://localhost:11434/v1")
     assert is_loopback("http://[::1]:8000/v1")
     assert not is_loopback("https://api.openai.com/v1") and not is_loopback(None)
-    assert OpenAIAdapter("a", OpenAIOptions(model="m", base_url="http://127.0.0.1:8000/v1")).local is True
+    # A loopback server may compute on a GPU: it keeps its own lane and concurrency unless the entry says local.
+    assert OpenAIAdapter("a", OpenAIOptions(model="m", base_url="http://127.0.0.1:8000/v1")).local is False
     assert OpenAIAdapter("b", OpenAIOptions(model="m")).local is False
-    assert OpenAIAdapter("c", OpenAIOptions(model="m", base_url="http://127.0.0.1:1/v1", local=False)).local is False
+    assert OpenAIAdapter("c", OpenAIOptions(model="m", base_url="http://127.0.0.1:1/v1", local=True)).local is True
 
 
 def test_response_format_styles():

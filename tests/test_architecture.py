@@ -123,7 +123,7 @@ def test_no_module_is_over_400_lines():
 def test_harness_does_not_import_training():
     modules = harness_modules()
     for name, path in modules.items():
-        if name == "harness.cli":
+        if name == "harness.commands":
             continue  # `bench pipeline` hands over to the training package, lazily
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

@@ -189,3 +189,10 @@ def test_docs_list_every_check_with_an_example_that_validates():
     for name, example in rows:
         spec = parse_check(yaml.safe_load(example))
         assert spec.type == name
+
+
+def test_a_type_that_is_not_a_name_is_an_error_at_type_not_a_crash():
+    # found by the input fuzzer: `type: []` raised TypeError (unhashable) instead of a located error
+    assert first_error({"type": [], "phrases": ["rest"]}) == ("check.type",
+                                                              "the check type must be a name such as 'regex'")
+    assert first_error({"type": {"a": 1}})[0] == "check.type"

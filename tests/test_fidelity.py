@@ -398,7 +398,7 @@ def test_smollm2_against_gemma_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_transformers_checkpoint_against_the_gguf_file(tmp_path, smollm2_hf):
+def test_transformers_checkpoint_against_the_gguf_file(tmp_path, smollm2_hf):  # noqa: F811 - the fixture
     # The HF checkpoint is the GGUF file's weights dequantized: the same tokenizer (checked by the run), and
     # close but not identical distributions (llama.cpp quantizes activations for its Q4_1 products).
     models = real_models(tmp_path)

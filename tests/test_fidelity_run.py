@@ -141,6 +141,10 @@ def test_a_run_scores_its_models_against_the_reference_and_bench_report_recomput
     log_p = scipy.special.log_softmax(ROWS["ref"])
     assert reference["id"] == "ref" and reference["perplexity"] == pytest.approx(
         np.exp(-np.mean([log_p[ALPHABET.index(c)] for c in text])), rel=1e-9)
+    # the stage's seconds are timed with the others, within the whole command's wall time
+    stages = results["stages"]
+    assert stages["fidelity_s"] is not None and 0 <= stages["fidelity_s"] <= results["wall_time_s"]
+    assert stages["answers_s"] is not None
 
     # `bench report` computes the section again from the store alone
     shutil.rmtree(tmp_path / "reports")

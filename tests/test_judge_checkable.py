@@ -8,7 +8,6 @@ import random
 import sqlite3
 
 import pytest
-import yaml
 
 from harness.cli import main
 from harness.config import CorruptionRule
@@ -169,3 +168,17 @@ def test_bench_judge_exam_runs_the_exam_alone(tmp_path, monkeypatch, capsys):
     mock.CALLS.clear()
     assert main(["judge-exam", "mini", "--quiet"]) == 1
     assert mock.CALLS["judge"] == 0  # the verdicts were cached
+
+
+def test_the_report_shows_rationales_the_exam_and_label_agreement(tmp_path, monkeypatch):
+    suite = project(tmp_path, monkeypatch, n_cases=8, exam="{pairs: 8}", judge_policy="longest")
+    results, index = run(suite)
+    page = index.read_text(encoding="utf-8")
+    assert "The judge&#39;s exam" in page or "The judge's exam" in page
+    for name in results["judge"]["exam"]["by_corruption"]:
+        assert f"<td>{name}</td>" in page
+    assert "by the mock" in page  # a rationale, in the case data the browser renders
+    from harness.report.figures import exam_corruptions
+
+    corruptions, threshold = exam_corruptions(Results.model_validate(results))
+    assert threshold == 0.75 and {c.corruption for c in corruptions} == set(results["judge"]["exam"]["by_corruption"])

@@ -16,6 +16,7 @@ from harness.errors import ConfigError
 from harness.report import render_markdown, write_report, write_runs_index
 from harness.report import formatting as fmt
 from harness.files import atomic_write_text
+from harness.report.casedata import script_json
 from harness.report.view import ranked_models, win_matrix
 from harness.results.model import ModelResult, PairwiseRow
 
@@ -138,10 +139,12 @@ def minimal_results() -> dict:
 
 
 def outside_user_text(html_text: str) -> str:
-    """The page with the escaped user-supplied texts that carry URLs removed."""
+    """The page with the escaped user-supplied texts that carry URLs removed (as HTML text and as the embedded
+    case data), and the plots' namespace name (an identifier, never fetched)."""
     for text in (MALICIOUS, URL_IN_PROMPT):
         html_text = html_text.replace(escape(text, quote=False), "")
-    return html_text
+        html_text = html_text.replace(script_json(text)[1:-1], "")
+    return html_text.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
 class TagBalance(HTMLParser):
@@ -230,7 +233,7 @@ def test_a_failed_render_leaves_the_previous_report_untouched(tmp_path: Path, mo
     write_report(full_results(), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
-    def broken(results):
+    def broken(results, *_args):
         raise RuntimeError("template failed")
 
     monkeypatch.setattr("harness.report.writers.render_html", broken)
@@ -261,7 +264,8 @@ def test_html_is_self_contained(report_dir: Path):
     page = (report_dir / "index.html").read_text(encoding="utf-8")
     assert "<script src" not in page.lower()
     assert "<link" not in page.lower()
-    assert "@import" not in page and "url(" not in page
+    assert "@import" not in page
+    assert re.findall(r"url\((?!#)", page) == [], "only references inside the page (the plots' clip paths)"
     rest = outside_user_text(page)
     assert "http://" not in rest and "https://" not in rest
     # The URLs are there, as the escaped text of the prompt and the answer.
@@ -273,8 +277,9 @@ def test_html_escapes_model_output(report_dir: Path):
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>emergency</b>" not in page and "&lt;b&gt;emergency&lt;/b&gt;" in page
-    # The only script element is the page's own inline one.
-    assert page.count("<script") == 1
+    # The only script elements are the page's own: the case data (JSON, not run) and the browser script.
+    assert page.count("<script") == 2
+    assert page.count('<script type="application/json" id="case-data" data-encoding="json">') == 1
 
 
 def test_html_elements_are_balanced(report_dir: Path):
@@ -365,7 +370,8 @@ def test_markdown_summary():
     assert lines[0] == "## bench: triage v2"
     board = [line.split(" | ")[1] for line in lines if line.startswith("| ") and line.split(" | ")[1] in MODEL_IDS]
     assert board == ["cloud-mini", "tuned-135m", "base-270m"]
-    assert "| 1 | cloud-mini | 0.830 [0.730, 0.930] | 75.0% [55.0%, 95.0%] | 3 | 0 |" in lines
+    assert "| 1 | cloud-mini | 0.830 [0.730, 0.930] | 75.0% [55.0%, 95.0%] | 3 | 3/3 | 0 |" in lines
+    assert "| 2 | tuned-135m | 0.410 [0.310, 0.510] | 45.0% [25.0%, 65.0%] | 3 | 2/3 | 1 |" in lines
     assert "**UNTRUSTED**" in summary and "- flip rate 100% is above 20%" in lines
     assert "**Gates: 1 passed, 1 failed**" in lines
     assert "| beats-base | 0.620 | 0.500 | **FAIL** | win-rate interval \\[0.51, 0.72\\] \\| judge untrusted |" in lines
@@ -379,7 +385,7 @@ def test_markdown_without_verdicts_and_with_hostile_names():
     assert "Gates" not in summary and "Power" not in summary
     assert "no audit recorded" in summary
     assert "a\\|b&lt;script&gt;" in summary and "<script>" not in summary
-    assert all(line.count(" | ") == 5 for line in summary.splitlines() if line.startswith("| ") and "0." in line)
+    assert all(line.count(" | ") == 6 for line in summary.splitlines() if line.startswith("| ") and "0." in line)
 
 
 # ---------------------------------------------------------------- runs index
@@ -468,3 +474,45 @@ def test_rendering_does_not_modify_the_input():
     snapshot = copy.deepcopy(results)
     render_markdown(results)
     assert json.dumps(results, sort_keys=True, default=str) == json.dumps(snapshot, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------- coverage, flags, audit checks, pictures
+
+def test_the_page_shows_coverage_flags_checks_and_warnings(tmp_path: Path):
+    results = full_results()
+    cloud = results["models"][2]
+    cloud.update(cases=45, answered=43, graded=40, flags={"truncated": 3, "empty": 0},
+                 errors_by_stage={"answer": 2, "grade": 3, "judge": 1})
+    cloud["latency"].update(ttft_lower_bound=True, latency_p95_upper_s=3.25, calls=45, failed=2)
+    results["judge"]["audit"]["checks"] = [
+        {"name": "position", "label": "First shown ranked first", "value": 0.93, "ci": [0.8, 0.98], "n": 6,
+         "chance": 1 / 3, "limit": 0.6, "outcome": "fail", "detail": "far above chance"}]
+    results["gates"][1]["warning"] = "the suite resolves differences of 0.31 only"
+    results["ratings"]["length_controlled"].append({"id": "cloud-mini", "baseline": "base-270m", "win_rate": None,
+                                                    "reason": "too few decisive cases"})
+    results["cases"][0]["answers"]["cloud-mini"]["flags"] = ["truncated"]
+    page = write_report(results, tmp_path).read_text(encoding="utf-8")
+    board = page[page.index('id="leaderboard"'):page.index('id="glance"')]
+    assert '<span class="coverage short">43/45 answered, 40 graded</span>' in board
+    assert "3/3 answered" in board, "older results: counted from their cases"
+    assert ">3 truncated</span>" in board and "0 empty" not in board
+    assert "3 ungraded, 1 unjudged" in board
+    assert "≥ 110 ms" in page and "3.25 s" in page and "45 <span class=\"bad-text\">(2)</span>" in page
+    checks = page[page.index('class="audit-checks"'):]
+    assert "First shown ranked first" in checks and "93.0% [80.0%, 98.0%]" in checks and "33.3%" in checks
+    assert '<span class="badge bad">fail</span>' in checks and "far above chance" in checks
+    assert "underpowered</span> the suite resolves differences of 0.31 only" in page
+    assert "too few decisive cases" in page
+    cases = page[page.index('id="cases-static"'):]
+    assert '<span class="badge warn">truncated</span>' in cases
+
+
+def test_each_picture_sits_in_its_section(report_dir: Path):
+    page = (report_dir / "index.html").read_text(encoding="utf-8")
+    for kind, section, following in [("forest", "glance", "axes"), ("speed", "glance", "axes"),
+                                     ("cost", "glance", "axes"), ("axes", "axes", "win-rates"),
+                                     ("winrate", "win-rates", "ratings"), ("ratings", "ratings", "latency"),
+                                     ("judge", "judge", "significance")]:
+        start, end = page.index(f'<section id="{section}">'), page.index(f'<section id="{following}">')
+        assert start < page.index(f'<figure class="plot" id="plot-{kind}">') < end, kind
+    assert 'id="plot-quantization"' not in page and 'id="training"' not in page

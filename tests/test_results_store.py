@@ -93,7 +93,8 @@ def test_editing_the_suite_gates_after_a_run_does_not_change_bench_gate(tmp_path
     assert "budget:latency\\_p50\\_s:good" in out and "1 of 1 gates passed" in out
     saved = json.loads((run_dir / "results.json").read_text())
     assert [g["verdict"] for g in saved["gates"]] == ["pass"]
-    assert saved["spec"]["gates"] == [{"name": None, "min_answered": 1.0, "min_graded": 0.98, "type": "budget",
+    assert saved["spec"]["gates"] == [{"name": None, "min_answered": 1.0, "min_graded": 0.98, "required": True,
+                                       "type": "budget",
                                        "metric": "latency_p50_s", "model": "good", "max": 1000.0, "min": None}]
     # A gate given on the command line replaces the recorded ones.
     assert main(["gate", str(run_dir), "--gate", "budget:latency_p50_s:good:0"]) == 1

@@ -4,6 +4,7 @@ made client per adapter, the key-free fingerprint, and `generate` as bounded ret
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import time
 from typing import Any
@@ -16,17 +17,21 @@ from .base import Adapter, Completion, GenerationSettings, Message
 
 class ApiAdapter(Adapter):
     """Subclasses set `provider`, `sdk` (the module to import; the registry checks it is installed),
-    `default_endpoint`, and implement `_make_client`, `_params` and `_attempt`."""
+    `default_endpoint`, `base_url_env` (the SDK's own variable for the endpoint, honoured as the SDK honours it
+    when the entry gives no base_url), and implement `_make_client`, `_params` and `_attempt`."""
 
     provider = ""
     sdk = ""
     default_endpoint = ""
+    base_url_env: str | None = None
 
     def __init__(self, model_id: str, options, prices=None, max_concurrency: int = 1, family: str | None = None):
         super().__init__(model_id, options, prices, max_concurrency, family)
         self._client = None
         self._client_lock = threading.Lock()
-        self._endpoint = public_endpoint(options.base_url, self.default_endpoint)
+        self.base_url = getattr(options, "base_url", None) or \
+            (os.environ.get(self.base_url_env, "").strip() or None if self.base_url_env else None)
+        self._endpoint = public_endpoint(self.base_url, self.default_endpoint)
 
     def fingerprint(self) -> str:
         return f"{self.provider}:{self._endpoint}:{self.options.model}"
@@ -66,7 +71,7 @@ class ApiAdapter(Adapter):
         return completion
 
     def _api_key(self) -> str | None:
-        return api_key_from_env(self.options.api_key_env, self.options.base_url)
+        return api_key_from_env(self.options.api_key_env, self.base_url)
 
     def _secret(self) -> str | None:
         """The key the client holds, so that text echoing it can be cleaned."""

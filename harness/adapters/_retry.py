@@ -43,10 +43,10 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", 
 class RetryOptions(StrictOptions):
     """Timeout and retry settings every remote kind shares (models.yaml keys)."""
 
-    timeout_s: float = Field(60.0, gt=0)
+    timeout_s: float = Field(60.0, gt=0, allow_inf_nan=False)
     max_retries: int = Field(5, ge=0, le=20)
-    backoff_initial_s: float = Field(1.0, ge=0)
-    backoff_max_s: float = Field(30.0, ge=0)
+    backoff_initial_s: float = Field(1.0, ge=0, allow_inf_nan=False)
+    backoff_max_s: float = Field(30.0, ge=0, allow_inf_nan=False)
 
 
 class ApiOptions(RetryOptions):

@@ -78,9 +78,10 @@ class AnthropicAdapter(ApiAdapter):
     structured = "tool"
     provider = sdk = "anthropic"
     default_endpoint = DEFAULT_ENDPOINT
+    base_url_env = "ANTHROPIC_BASE_URL"
 
     def _make_client(self, module, key: str):
-        return module.Anthropic(api_key=key, base_url=self.options.base_url or DEFAULT_ENDPOINT,
+        return module.Anthropic(api_key=key, base_url=self.base_url or DEFAULT_ENDPOINT,
                                 timeout=self.options.timeout_s, max_retries=0)
 
     def _params(self, messages, settings, json_schema) -> dict[str, Any]:

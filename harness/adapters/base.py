@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 
@@ -25,22 +25,28 @@ class StrictOptions(BaseModel):
 
 
 class Prices(StrictOptions):
-    """USD per million tokens."""
+    """USD per million tokens: finite and not negative."""
 
-    input_per_mtok: float = 0.0
-    output_per_mtok: float = 0.0
+    input_per_mtok: float = Field(0.0, ge=0, allow_inf_nan=False)
+    output_per_mtok: float = Field(0.0, ge=0, allow_inf_nan=False)
 
     def cost(self, input_tokens: int | None, output_tokens: int | None) -> float:
         return ((input_tokens or 0) * self.input_per_mtok + (output_tokens or 0) * self.output_per_mtok) / 1e6
 
 
+MAX_OUTPUT_TOKENS = 1_000_000  # past any model's output limit; larger is a typo, not a setting
+MAX_SEED = 2**32 - 1  # llama.cpp takes an unsigned 32-bit seed (and reads -1 as "random")
+
+
 class GenerationSettings(StrictOptions):
-    max_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float = 1.0
-    seed: int = 0
+    """What every backend is asked with; a value no backend could honour is refused when the file is read."""
+
+    max_tokens: int = Field(256, ge=1, le=MAX_OUTPUT_TOKENS)
+    temperature: float = Field(0.0, ge=0, le=100, allow_inf_nan=False)
+    top_p: float = Field(1.0, ge=0, le=1, allow_inf_nan=False)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     stop: list[str] = []
-    repeat_penalty: float = 1.0  # 1.0 is off; backends without one ignore it
+    repeat_penalty: float = Field(1.0, gt=0, le=100, allow_inf_nan=False)  # 1.0 is off; backends without one ignore it
 
     def key_dict(self) -> dict[str, Any]:
         return self.model_dump()

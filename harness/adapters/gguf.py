@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from ..errors import AdapterError, ConfigError, MissingDependency
 from ..files import cached_file_hash
 from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
@@ -26,9 +28,9 @@ class GGUFOptions(StrictOptions):
     chat_format: str | None = None
     # Some templates (llama-cpp-python's "gemma") drop system messages: fold them into the first user turn.
     fold_system: bool = False
-    n_ctx: int = 4096
-    n_threads: int | None = None
-    n_batch: int = 512
+    n_ctx: int = Field(4096, ge=0, le=2**24)  # 0: the context the model was trained with
+    n_threads: int | None = Field(None, ge=1, le=1024)
+    n_batch: int = Field(512, ge=1, le=2**20)
 
 
 def resolve_model_file(options: GGUFOptions) -> Path:
@@ -64,6 +66,34 @@ def fold_system_messages(messages: list[Message]) -> list[Message]:
     return rest
 
 
+class TokenCounts:
+    """llama.cpp's own token counts for one streamed request. A stream from llama-cpp-python carries no usage,
+    so the counts are taken where its usage figures come from: the prompt tokens it hands to `Llama.generate`
+    and the tokens that generator yields, less the end-of-generation token that stops it (exactly its
+    `prompt_tokens` and `completion_tokens` without streaming). The text is never tokenized again: that
+    count differs from what was generated wherever a token boundary falls differently. If the library stops
+    going through `generate`, the counts stay None rather than a guess."""
+
+    def __init__(self, llama_cpp, llm):
+        self.prompt: int | None = None
+        self.completion: int | None = None
+        generate = llm.generate
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+
+        def counting_generate(tokens, *args, **kwargs):
+            self.prompt, self.completion = len(tokens), 0
+            for token in generate(tokens, *args, **kwargs):
+                if not llama_cpp.llama_vocab_is_eog(vocab, token):
+                    self.completion += 1
+                yield token
+
+        llm.generate = counting_generate
+
+    def start(self) -> "TokenCounts":
+        self.prompt = self.completion = None
+        return self
+
+
 class GGUFAdapter(Adapter):
     Options = GGUFOptions
     local = True
@@ -72,6 +102,7 @@ class GGUFAdapter(Adapter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._llm = None
+        self._counts: TokenCounts | None = None
         self._path: Path | None = None
         self._lock = threading.Lock()
 
@@ -101,6 +132,7 @@ class GGUFAdapter(Adapter):
                 n_threads=opts.n_threads or os.cpu_count(), chat_format=opts.chat_format,
                 seed=0, verbose=False,
             )
+            self._counts = TokenCounts(llama_cpp, self._llm)
         return self._llm
 
     def generate(self, messages: list[Message], settings: GenerationSettings,
@@ -118,6 +150,7 @@ class GGUFAdapter(Adapter):
                 kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
             clock = StreamClock().start()
             finish_reason = None
+            counted = self._counts.start()
             try:
                 for chunk in llm.create_chat_completion(**kwargs):
                     choice = chunk["choices"][0]
@@ -125,10 +158,7 @@ class GGUFAdapter(Adapter):
                     finish_reason = choice.get("finish_reason") or finish_reason
             except ValueError as exc:  # llama.cpp's way to say the prompt does not fit the context
                 return Completion.failed(f"llama.cpp: {exc}")
-            text = "".join(clock.pieces)
-            output_tokens = len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
-            input_tokens = max(llm.n_tokens - output_tokens, 0)
-            return clock.finish(input_tokens=input_tokens, output_tokens=output_tokens,
+            return clock.finish(input_tokens=counted.prompt, output_tokens=counted.completion,
                                 finish_reason=finish_reason, prices=self.prices)
 
     def close(self) -> None:

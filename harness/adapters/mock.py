@@ -14,6 +14,8 @@ import zlib
 from collections import Counter
 from typing import Any, Literal
 
+from pydantic import Field
+
 from ..files import stable_hash
 from .base import Adapter, Completion, GenerationSettings, Message, StrictOptions, StreamClock
 
@@ -30,9 +32,9 @@ class Rule(StrictOptions):
 class MockOptions(StrictOptions):
     responses: list[str] = ["Situation: ...\nBackground: ...\nAssessment: ...\nRecommendation: ..."]
     rules: list[Rule] = []
-    ttft_s: float = 0.0
-    latency_s: float = 0.0
-    fail_every: int = 0  # every n-th call of this model fails (0: never)
+    ttft_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    latency_s: float = Field(0.0, ge=0, allow_inf_nan=False)
+    fail_every: int = Field(0, ge=0)  # every n-th call of this model fails (0: never)
     # obedient: ranks first an answer that tells the judge to (as a judge that obeys planted instructions would),
     # the rest by length
     judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage", "obedient"] = "longest"

@@ -28,7 +28,8 @@ The fingerprint names the endpoint, the model and the digest Ollama reports for 
 pulled again under the same name is a different model; options that change answers add a short hash.
 Working that out asks the server, so the fingerprint needs Ollama to be running.
 
-A server on this machine (base_url on 127.0.0.1, the default) counts as a local model (`local` overrides).
+`local: true` says the server computes on this machine's CPU: it then shares the in-process models' lane
+(one call at a time). Not guessed from the address: the run header prints each model's lane.
 No key is needed; `api_key_env` names a variable whose value goes as a bearer token (a proxy, ollama.com).
 """
 
@@ -45,7 +46,6 @@ from ._api import ApiAdapter
 from ._retry import ApiOptions, Backoff, EnvName, TransientError, api_key_from_env, call_with_retries
 from ..files import stable_hash
 from .base import Completion, GenerationSettings, Message, StreamClock
-from .openai import is_loopback
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:11434"
 TEMPLATE_ALLOWANCE = 256  # tokens a chat template (and a Modelfile's default system prompt) may add
@@ -63,7 +63,7 @@ class OllamaOptions(ApiOptions):
     keep_alive: str | int | None = None  # "10m", "1h", seconds, -1 (keep loaded), 0 (unload after)
     options: dict[str, Any] = {}
     think: bool | None = None
-    local: bool | None = None
+    local: bool = False  # the server computes on this machine's CPU (see the module's docstring)
 
     @field_validator("options")
     @classmethod
@@ -119,7 +119,7 @@ def request_body(options: OllamaOptions, messages: list[Message], settings: Gene
 
 class OllamaAdapter(ApiAdapter):
     Options = OllamaOptions
-    local = True
+    local = False
     structured = "json_schema"
     provider = "ollama"
     sdk = "httpx"
@@ -129,7 +129,7 @@ class OllamaAdapter(ApiAdapter):
     def __init__(self, model_id: str, options: OllamaOptions, prices=None, max_concurrency: int = 1,
                  family: str | None = None):
         super().__init__(model_id, options, prices, max_concurrency, family)
-        self.local = options.local if options.local is not None else is_loopback(options.base_url or DEFAULT_ENDPOINT)
+        self.local = options.local
         self._facts: tuple[str, int | None] | None = None  # (digest, trained context length)
         self._window_lock = threading.Lock()
         self._largest_window = 0

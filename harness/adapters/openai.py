@@ -22,8 +22,10 @@ Two server differences matter and have options:
   schema in vLLM's own request fields instead. vLLM ignores request fields it does not know, so a style the
   server does not speak gives unconstrained text, not an error (docs/models.md, "vLLM").
 
-A server on this machine (base_url on 127.0.0.1) counts as a local model: the runner does not let it compete
-for the CPU with in-process models (`local` overrides the guess).
+Whether the server computes on this machine's CPU is the entry's `local` setting, never a guess from the
+address: `local: true` puts it in the lane in-process models share (one call at a time, never beside them);
+the default runs it in a lane of its own at `max_concurrency`, wherever it is (a vLLM server on 127.0.0.1
+computes on its GPU). The run header prints each model's lane and concurrency.
 
 Token counts come from the stream's usage chunk (`stream_options.include_usage`); servers that send none
 (llama-cpp-python's) get the number of streamed content chunks as the output count, one token per chunk
@@ -52,9 +54,9 @@ class OpenAIOptions(ApiOptions):
     # repetition_penalty); None: not sent (OpenAI has none). llama.cpp's servers apply 1.1 when none is sent,
     # so without this the same GGUF answers differently in-process and behind its server.
     repeat_penalty_param: Literal["repeat_penalty", "repetition_penalty"] | None = None
-    # Whether the server computes on this machine's CPU, so that the runner lets it work only while no
-    # in-process model does. None: yes when base_url is a loopback address (127.0.0.1, localhost, ::1).
-    local: bool | None = None
+    # The server computes on this machine's CPU: it then shares the in-process models' lane (one call at a
+    # time, never beside them). Said, not guessed: a loopback base_url may well be a GPU server.
+    local: bool = False
 
 
 def response_format(schema: dict[str, Any], style: str) -> dict[str, Any]:
@@ -110,14 +112,15 @@ class OpenAIAdapter(ApiAdapter):
     structured = "json_schema"
     provider = sdk = "openai"
     default_endpoint = DEFAULT_ENDPOINT
+    base_url_env = "OPENAI_BASE_URL"
 
     def __init__(self, model_id: str, options: OpenAIOptions, prices=None, max_concurrency: int = 1,
                  family: str | None = None):
         super().__init__(model_id, options, prices, max_concurrency, family)
-        self.local = options.local if options.local is not None else is_loopback(options.base_url)
+        self.local = options.local
 
     def _make_client(self, module, key: str):
-        return module.OpenAI(api_key=key, base_url=self.options.base_url or DEFAULT_ENDPOINT,
+        return module.OpenAI(api_key=key, base_url=self.base_url or DEFAULT_ENDPOINT,
                              timeout=self.options.timeout_s, max_retries=0)
 
     def _params(self, messages, settings, json_schema) -> dict[str, Any]:
@@ -125,26 +128,37 @@ class OpenAIAdapter(ApiAdapter):
 
     def _attempt(self, client, params: dict[str, Any], structured: bool = False) -> Completion:
         """One request, streamed to the end. Timing covers this attempt only: waits between attempts are
-        not the model's speed (the retry count is recorded beside it)."""
+        not the model's speed (the retry count is recorded beside it).
+
+        The body goes out as it is and the chunks come back as plain dicts (the SDK's documented `post` for
+        custom requests, with its own SSE decoding, errors and timeouts): the typed `create` path spends about
+        1 ms of CPU per call re-validating both, which at 64 requests in flight is what bounds the fan-out."""
         import openai
 
         dropped = transport_errors()
+        body = {k: v for k, v in params.items() if k != "extra_body"}
+        body.update(params.get("extra_body") or {})
+        body["stream"] = True
         clock = StreamClock().start()
         usage = None
         finish_reason = None
         content_chunks = 0
         try:
-            with client.chat.completions.create(stream=True, **params) as stream:
+            with client.post("/chat/completions", body=body, cast_to=object, stream=True,
+                             stream_cls=openai.Stream[object]) as stream:
                 for chunk in stream:
-                    if getattr(chunk, "usage", None) is not None:
-                        usage = chunk.usage
-                    for choice in chunk.choices or ():
-                        text = choice.delta.content if choice.delta is not None else None
+                    if not isinstance(chunk, dict):
+                        continue
+                    if isinstance(chunk.get("usage"), dict):
+                        usage = chunk["usage"]
+                    for choice in chunk.get("choices") or ():
+                        delta = choice.get("delta") if isinstance(choice, dict) else None
+                        text = delta.get("content") if isinstance(delta, dict) else None
                         if text:
                             content_chunks += 1
                             clock.piece(text)
-                        if choice.finish_reason:
-                            finish_reason = choice.finish_reason
+                        if isinstance(choice, dict) and choice.get("finish_reason"):
+                            finish_reason = choice["finish_reason"]
         except openai.APIStatusError as exc:
             raise self._translate_status(exc) from None
         except openai.APITimeoutError:
@@ -159,7 +173,7 @@ class OpenAIAdapter(ApiAdapter):
             # The body ended without a finish reason: the connection was cut mid-answer.
             raise TransientError("the stream ended before the answer was finished")
         if usage is not None:
-            input_tokens, output_tokens = usage.prompt_tokens, usage.completion_tokens
+            input_tokens, output_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
         else:
             input_tokens, output_tokens = None, content_chunks
         return clock.finish(input_tokens=input_tokens, output_tokens=output_tokens,

@@ -108,6 +108,10 @@ def _check_tag_then_validate(value: Any, handler):
         if "type" not in value:
             raise ValidationError.from_exception_data(
                 "CheckSpec", [{"type": "missing", "loc": ("type",), "input": dict(value)}])
+        if not isinstance(value["type"], str):
+            error = PydanticCustomError("check_type", "the check type must be a name such as 'regex'")
+            raise ValidationError.from_exception_data(
+                "CheckSpec", [{"type": error, "loc": ("type",), "input": value["type"]}])
         if value["type"] not in _REGISTRY:
             error = PydanticCustomError("unknown_check", unknown_check_message(value["type"]))
             raise ValidationError.from_exception_data(

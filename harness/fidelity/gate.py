@@ -16,9 +16,14 @@ import math
 from typing import Any
 
 from ..errors import ConfigError
+from ..report.formatting import compact
 from .result import FidelityResult
 
 ORDER = {"pass": 0, "fail": 1, "error": 2}
+
+
+class MissingFidelity(LookupError):
+    """The run's results hold no fidelity figures the gate can read: its verdict is "error"."""
 
 
 def _threshold(text: str, name: str, spec: str) -> float | None:
@@ -110,3 +115,47 @@ def bound_checks(model, max_kl: float | None, min_top1: float | None, level: str
 def decisive_check(checks: list[dict[str, Any]]) -> dict[str, Any]:
     """The check that decides the verdict: the first error, else the first failure, else the first."""
     return max(checks, key=lambda c: ORDER[c["verdict"]])  # max keeps the first of equals
+
+
+# ---------------------------------------------------------------- the gate over a run's results
+
+def run_gate_figures(results, gate) -> tuple:
+    """(figure, threshold, op, failures, reason) of a `fidelity` gate (harness.gates.spec.FidelityGate) over a
+    run's Results (their fidelity section); raises MissingFidelity when the figures are not there."""
+    row = _results_row(results, gate)
+    if row.reason:
+        raise MissingFidelity(f"'{gate.candidate}' has no fidelity figures against '{gate.reference}': {row.reason}")
+    checks = bound_checks(row, gate.max_kl, gate.min_top1)
+    for check in checks:
+        if check["figure"] is None:
+            raise MissingFidelity(check["reason"])
+    decisive = decisive_check(checks)
+    said = "; ".join(c["reason"] for c in checks)
+    return decisive["figure"], decisive["threshold"], decisive["op"], \
+        [c["reason"] for c in checks if c["verdict"] != "pass"], said
+
+
+def run_gate_coverage(results, gate) -> list[str]:
+    """A fidelity figure covers the texts its reference was scored on: fewer fails like unanswered cases."""
+    section = results.fidelity
+    row = section.model(gate.candidate, gate.reference) if section else None
+    scored = section.source.scored if section and section.source else None
+    if row is None or row.reason or not scored:
+        return []  # no figures at all: the evaluation says so (error)
+    if row.n_texts / scored < gate.min_answered:
+        return [f"'{gate.candidate}' was scored on {row.n_texts} of {scored} texts (coverage "
+                f"{compact(row.n_texts / scored)}, the gate needs {compact(gate.min_answered)})"]
+    return []
+
+
+def _results_row(results, gate):
+    section = results.fidelity
+    if section is None:
+        raise MissingFidelity("the run has no fidelity figures (ask for them with the suite's fidelity: settings or "
+                              "bench run --fidelity-reference)")
+    row = section.model(gate.candidate, gate.reference)
+    if row is None:
+        measured = ", ".join(f"{m.id} against {m.reference}" for m in section.models) or "none"
+        raise MissingFidelity(f"no fidelity figures for '{gate.candidate}' against '{gate.reference}' "
+                              f"(measured: {measured})")
+    return row

@@ -62,7 +62,26 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
                                     warning=warning[0] if warning else None))
     for gate, verdict in zip(gates, verdicts):
         verdict.required, verdict.rests_on = gate.required, rests_on(results, gate)
+        shortfall = _label_shortfall(results, gate) if verdict.verdict == "pass" else None
+        if shortfall:
+            verdict.verdict, verdict.reason = "fail", shortfall
     return verdicts
+
+
+def _label_shortfall(results: Results, gate: Gate) -> str | None:
+    """A gate that asks for the judge's agreement with human labels fails when it is not shown."""
+    wanted = getattr(gate, "min_label_agreement", None)
+    if wanted is None or "judge" not in rests_on(results, gate):
+        return None
+    audit = results.judge.audit
+    found = [a for a in (audit.label_agreement if audit else []) if a.ci]
+    if not found:
+        return f"the gate asks for agreement with human labels of at least {_f(wanted)}, and the run has none"
+    low = min(a.ci[0] for a in found)
+    if low < wanted:
+        return (f"the judge's agreement with human labels has a lower bound of {_f(low)}, below the "
+                f"{_f(wanted)} the gate asks")
+    return None
 
 
 def rests_on(results: Results, gate: Gate) -> list[str]:
@@ -238,47 +257,21 @@ def _budget(results: Results, gate: BudgetGate):
 
 
 def _fidelity(results: Results, gate: FidelityGate):
-    from ..fidelity.gate import bound_checks, decisive_check
+    from ..fidelity.gate import MissingFidelity, run_gate_figures
 
-    row = _fidelity_row(results, gate)
-    if row.reason:
-        raise _Missing(f"'{gate.candidate}' has no fidelity figures against '{gate.reference}': {row.reason}")
-    checks = bound_checks(row, gate.max_kl, gate.min_top1)
-    for check in checks:
-        if check["figure"] is None:
-            raise _Missing(check["reason"])
-    decisive = decisive_check(checks)
-    said = "; ".join(c["reason"] for c in checks)
-    return decisive["figure"], decisive["threshold"], decisive["op"], \
-        [c["reason"] for c in checks if c["verdict"] != "pass"], said
+    try:
+        return run_gate_figures(results, gate)
+    except MissingFidelity as missing:
+        raise _Missing(str(missing)) from None
 
 
 def _fidelity_coverage(results: Results, gate: FidelityGate) -> list[str]:
-    """A fidelity figure covers the texts its reference was scored on: fewer fails like unanswered cases."""
-    section = results.fidelity
-    row = section.model(gate.candidate, gate.reference) if section else None
-    scored = section.source.scored if section and section.source else None
-    if row is None or row.reason or not scored:
-        return []  # no figures at all: the evaluation says so (error)
-    if row.n_texts / scored < gate.min_answered:
-        return [f"'{gate.candidate}' was scored on {row.n_texts} of {scored} texts (coverage "
-                f"{_f(row.n_texts / scored)}, the gate needs {_f(gate.min_answered)})"]
-    return []
+    from ..fidelity.gate import run_gate_coverage
+
+    return run_gate_coverage(results, gate)
 
 
 # ---------------------------------------------------------------- reading results
-
-def _fidelity_row(results: Results, gate: FidelityGate):
-    section = results.fidelity
-    if section is None:
-        raise _Missing("the run has no fidelity figures (ask for them with the suite's fidelity: settings or "
-                       "bench run --fidelity-reference)")
-    row = section.model(gate.candidate, gate.reference)
-    if row is None:
-        measured = ", ".join(f"{m.id} against {m.reference}" for m in section.models) or "none"
-        raise _Missing(f"no fidelity figures for '{gate.candidate}' against '{gate.reference}' (measured: {measured})")
-    return row
-
 
 def _model(results: Results, model_id: str) -> ModelResult:
     model = results.model(model_id)

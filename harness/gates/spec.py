@@ -52,6 +52,8 @@ class BeatsGate(_Spec):
     metric: str = Field("win_rate", pattern=r"^(win_rate|judge|judge:[\w-]+|checks|checks:[\w-]+)$")
     test: Literal["ci", "p"] = "ci"
     alpha: float = Field(0.05, gt=0, lt=1)
+    # the judge must agree with the suite's human labels at least this often (the interval's lower bound)
+    min_label_agreement: float | None = Field(None, gt=0, le=1)
 
     def default_name(self) -> str:
         return f"beats:{self.candidate}:{self.baseline}" + ("" if self.metric == "win_rate" else f":{self.metric}")
@@ -65,6 +67,7 @@ class NotWorseGate(_Spec):
     candidate: str
     baseline: str
     margin: float = Field(ge=0, le=10)
+    min_label_agreement: float | None = Field(None, gt=0, le=1)
 
     def default_name(self) -> str:
         return f"not-worse:{self.axis}:{self.candidate}:{self.baseline}"

@@ -12,6 +12,7 @@ import random
 from typing import Any
 
 from ..cases import Case
+from ..files import text_hash
 from ..records import Ask, ExamTrial, JudgeRequest
 from . import blind, prompts
 from .corruptions import GENERIC, suite_corruption
@@ -51,6 +52,7 @@ def run_exam(pairs: list[tuple[Case, str, str]], judge_ids: list[str], *, mode: 
         return _scored(pairs, judge_ids, guidance=guidance, ask=ask, axes=list(axes), rationale=rationale)
     planned, requests = [], []
     labels = blind.labels(2)
+    hashes = {(case.id, corruption): (text_hash(case.reference), text_hash(twin)) for case, corruption, twin in pairs}
     for case, corruption, twin in pairs:
         contenders = {"reference": case.reference, "twin": twin}
         for order in (["reference", "twin"], ["twin", "reference"]):
@@ -67,7 +69,7 @@ def run_exam(pairs: list[tuple[Case, str, str]], judge_ids: list[str], *, mode: 
     for (judge_id, case_id, corruption, order), verdict in zip(planned, ask(requests, "exam")):
         correct = None if verdict.value is None else float(order[labels.index(verdict.value[0])] == "reference")
         trials.append(ExamTrial(judge_id, case_id, corruption, order, correct, verdict.error, verdict.attempts,
-                                verdict.rationale))
+                                verdict.rationale, hashes[(case_id, corruption)]))
     return trials
 
 
@@ -86,7 +88,7 @@ def _scored(pairs, judge_ids, *, guidance, ask, axes, rationale) -> list[ExamTri
         return []
     verdicts = dict(zip(planned, ask(requests, "exam")))
     trials = []
-    for case, corruption, _ in pairs:
+    for case, corruption, twin_text in pairs:
         for judge_id in judge_ids:
             ref, twin = (verdicts[(judge_id, case.id, corruption, n)] for n in ("reference", "twin"))
             failed = ref.error or twin.error
@@ -96,5 +98,6 @@ def _scored(pairs, judge_ids, *, guidance, ask, axes, rationale) -> list[ExamTri
                 correct = 1.0 if a > b else 0.5 if a == b else 0.0
             trials.append(ExamTrial(judge_id, case.id, corruption, ["reference", "twin"], correct, failed,
                                     ref.attempts + twin.attempts,
-                                    "; ".join(r for r in (ref.rationale, twin.rationale) if r) or None))
+                                    "; ".join(r for r in (ref.rationale, twin.rationale) if r) or None,
+                                    (text_hash(case.reference), text_hash(twin_text))))
     return trials

@@ -23,43 +23,41 @@ def _json_object(text: str) -> dict | None:
 
 
 def parse_ranking(text: str, labels: list[str]) -> tuple[list[str] | None, str | None]:
-    obj = _json_object(text)
-    if obj is None:
-        return None, f"not JSON: {text[:80]!r}"
-    ranking = obj.get("ranking")
-    if not isinstance(ranking, list) or not all(isinstance(x, str) for x in ranking):
-        return None, "no 'ranking' list of labels"
+    ranking, error = _field(text, "ranking")
+    if error or not isinstance(ranking, list) or not all(isinstance(x, str) for x in ranking):
+        return None, error or "no 'ranking' list of labels"
     ranking = [x.strip().removeprefix("Response ").strip() for x in ranking]
     if sorted(ranking) != sorted(labels):
         return None, f"ranking {ranking} is not a permutation of {labels}"
     return ranking, None
 
 
-def parse_met(text: str) -> tuple[bool | None, str | None]:
+def _field(text: str, name: str) -> tuple[object, str | None]:
+    """The value of `name` in the JSON object the text holds, or why there is none."""
     obj = _json_object(text)
     if obj is None:
         return None, f"not JSON: {text[:80]!r}"
-    met = obj.get("met")
-    if not isinstance(met, bool):
-        return None, "no boolean 'met'"
+    return obj.get(name), None
+
+
+def parse_met(text: str) -> tuple[bool | None, str | None]:
+    met, error = _field(text, "met")
+    if error or not isinstance(met, bool):
+        return None, error or "no boolean 'met'"
     return met, None
 
 
 def parse_rationale(text: str) -> str | None:
     """The verdict's rationale, trimmed; None when there is none (a rationale never stands in for a verdict)."""
-    obj = _json_object(text)
-    value = obj.get("rationale") if obj else None
+    value, _ = _field(text, "rationale")
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def parse_scores(text: str, names: list[str]) -> tuple[dict[str, int] | None, str | None]:
     """{name: 1..10} for every name asked; anything else is a parse error."""
-    obj = _json_object(text)
-    if obj is None:
-        return None, f"not JSON: {text[:80]!r}"
-    scores = obj.get("scores")
-    if not isinstance(scores, dict):
-        return None, "no 'scores' object"
+    scores, error = _field(text, "scores")
+    if error or not isinstance(scores, dict):
+        return None, error or "no 'scores' object"
     out = {}
     for name in names:
         value = scores.get(name)

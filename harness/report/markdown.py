@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..results.model import GateVerdict, JudgeInfo, Results, as_results
 from . import formatting as fmt
-from .view import ranked_models
+from .view import coverage, ranked_models
 
 _MARKDOWN_PUNCTUATION = "\\`*_[]#|~"
 
@@ -28,6 +28,11 @@ def table(header: list[str], rows: list[list[str]], numeric: set[int]) -> list[s
     return lines
 
 
+def _answered(model, results: Results) -> str:
+    covered = coverage(model, results)
+    return f"{fmt.count(covered['answered'])}/{fmt.count(covered['cases'])}" if covered else fmt.MISSING
+
+
 def _leaderboard(results: Results) -> list[str]:
     rows = []
     for model, rank in ranked_models(results.models):
@@ -37,9 +42,11 @@ def _leaderboard(results: Results) -> list[str]:
             fmt.with_interval(model.score, model.score_ci),
             fmt.with_interval(model.win_rate, model.win_rate_ci, fmt.pct),
             fmt.count(model.n),
+            _answered(model, results),
             fmt.count(model.errors),
         ])
-    return table(["#", "Model", "Score [95% CI]", "Win rate [95% CI]", "n", "Errors"], rows, {0, 2, 3, 4, 5})
+    return table(["#", "Model", "Score [95% CI]", "Win rate [95% CI]", "n", "Answered", "Errors"], rows,
+                 {0, 2, 3, 4, 5, 6})
 
 
 def _judge_line(judge: JudgeInfo) -> list[str]:
@@ -67,7 +74,7 @@ def _gates(gates: list[GateVerdict]) -> list[str]:
         fmt.score(gate.figure),
         fmt.score(gate.threshold),
         {"pass": "pass", "fail": "**FAIL**"}.get(gate.verdict, escape_cell(gate.verdict)),
-        escape_cell(gate.reason or ""),
+        escape_cell(gate.reason or "") + (f" (warning: {escape_cell(gate.warning)})" if gate.warning else ""),
     ] for gate in gates]
     return [tally, ""] + table(["Gate", "Figure", "Threshold", "Verdict", "Reason"], rows, {1, 2})
 

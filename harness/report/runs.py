@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from ..errors import ConfigError
 from ..results.model import as_results
+from .trends import leaderboards, model_scores
 from .view import ranked_models
 
 
@@ -30,7 +31,8 @@ def run_summary(results_path: Path, reports_root: Path) -> dict:
     target = report if report.exists() else results_path
     row = {
         "suite": relative.parts[0], "suite_version": None, "run_id": relative.parts[1], "created_at": None,
-        "models": [], "best": None, "judge": None, "judge_trusted": None, "gates": None,
+        "models": [], "best": None, "judge": None, "judge_trusted": None, "gates": None, "suite_hash": None,
+        "scores": [],
         "href": "/".join(quote(part) for part in relative.parts + (target.name,)), "error": None,
     }
     try:
@@ -45,7 +47,7 @@ def run_summary(results_path: Path, reports_root: Path) -> dict:
         "created_at": results.created_at, "models": [model.id for model in results.models],
         "best": {"id": best[0].id, "score": best[0].score} if best else None,
         "judge": results.judge.id, "judge_trusted": results.judge.audit.trusted if results.judge.audit else None,
-        "gates": _gate_tally(results.gates),
+        "gates": _gate_tally(results.gates), "suite_hash": results.suite.hash, "scores": model_scores(results),
     }
 
 
@@ -59,9 +61,10 @@ def collect_runs(reports_root: Path) -> list[dict]:
 
 
 def write_runs_index(reports_root: Path) -> Path:
-    """Write reports_root/index.html listing every run; return its path."""
+    """Write reports_root/index.html: a leaderboard per suite over its runs, then every run; return its path."""
     from ..files import atomic_write_text
     from .html import render_runs_index
 
     reports_root = Path(reports_root)
-    return atomic_write_text(reports_root / "index.html", render_runs_index(collect_runs(reports_root)))
+    runs = collect_runs(reports_root)
+    return atomic_write_text(reports_root / "index.html", render_runs_index(runs, leaderboards(runs)))

@@ -139,6 +139,19 @@ def case_views(cases: list[CaseResult], model_order: list[str]) -> list[dict]:
     return views
 
 
+def coverage(model: ModelResult, results: Results) -> dict | None:
+    """Cases asked, answered and fully graded, shown beside the model's score. The recorded figures when the
+    results have them; for older results, counted from the cases they hold (graded then stays unknown)."""
+    if model.cases:
+        return {"cases": model.cases, "answered": model.answered, "graded": model.graded}
+    answers = [case.answers[model.id] for case in results.cases if model.id in case.answers]
+    if not answers:
+        return None
+    graded = [a.graded for a in answers]
+    return {"cases": len(answers), "answered": sum(1 for a in answers if not a.error),
+            "graded": None if None in graded else sum(graded)}
+
+
 def _ratings_view(ratings: Ratings | None) -> tuple[dict | None, dict, dict]:
     """The ratings (highest first), and each model's plain and style-controlled rating by id."""
     if ratings is None:
@@ -150,11 +163,13 @@ def _ratings_view(ratings: Ratings | None) -> tuple[dict | None, dict, dict]:
     return shown, plain, styled
 
 
-def build_view(results: Results) -> dict:
-    """Everything the report template needs, with every optional part present (possibly None/empty)."""
+def build_view(results: Results, *, case_details: bool = True) -> dict:
+    """Everything the report template needs, with every optional part present (possibly None/empty).
+    `case_details=False` leaves out the per-case views (a run too large to lay every case out as HTML)."""
     ratings, rating_of, style_of = _ratings_view(results.ratings)
     ranked = ranked_models(results.models)
-    leaderboard = [{**model.model_dump(mode="json"), "rank": rank, "rating": rating_of.get(model.id)}
+    leaderboard = [{**model.model_dump(mode="json"), "rank": rank, "rating": rating_of.get(model.id),
+                    "coverage": coverage(model, results)}
                    for model, rank in ranked]
     model_order = [model.id for model, _ in ranked]
     judge = results.judge.model_dump(mode="json")
@@ -163,6 +178,7 @@ def build_view(results: Results) -> dict:
         "run_id": results.run_id,
         "created_at": results.created_at,
         "wall_time_s": results.wall_time_s,
+        "stages": results.stages.model_dump(mode="json") if results.stages else None,
         "schema_version": results.schema_version,
         "suite": results.suite.model_dump(mode="json"),
         "judge": judge,
@@ -178,5 +194,7 @@ def build_view(results: Results) -> dict:
         "significance": [row.model_dump(mode="json") for row in results.significance or []],
         "power": results.power.model_dump(mode="json") if results.power else None,
         "gates": [gate.model_dump(mode="json") for gate in results.gates or []],
-        "cases": case_views(results.cases, model_order),
+        "cases": case_views(results.cases, model_order) if case_details else [],
+        "case_count": len(results.cases),
+        "flag_names": sorted({flag for model in results.models for flag in model.flags}),
     }

@@ -22,7 +22,7 @@ from .fidelity import fidelity_section
 from .frames import ci, frames, num
 from .judging import judge_fields
 from .scored import judge_score_figures
-from .model import SCHEMA_VERSION, Results
+from .model import SCHEMA_VERSION, Results, StageTimes
 
 N_BOOT = 2000
 SEED = 20261123
@@ -50,6 +50,7 @@ def build_results(store: Store, run_id: str) -> Results:
         "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
         "fidelity": fidelity_section(spec.get("fidelity"), model_ids, store.fidelity_rows(run_id), n_boot=N_BOOT,
                                      seed=SEED),
+        "stages": StageTimes.from_seconds(info.get("stage_times")),
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
                        "failed": store.failure_count(run_id), "by_stage": counts},
@@ -125,6 +126,8 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
             "size_mib": entry.get("size_mib"),
             "n": int(s.get("n", 0) or 0), "cases": len(mine), "answered": sum(a.ok for a in mine),
             "graded": sum(a.fully_graded for a in mine), "errors": sum(1 for a in mine if not a.ok),
+            "coverage": {"answered": sum(a.ok for a in mine) / len(mine) if mine else None,
+                         "graded": sum(a.fully_graded for a in mine) / len(mine) if mine else None},
             "errors_by_stage": _stage_errors(mid, mine, judgments),
             "flags": dict(Counter(flag for a in mine for flag in a.flags)),
             "score": num(s.get("score")), "score_ci": ci(s.get("ci_low"), s.get("ci_high")),
@@ -144,6 +147,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
             "cost_usd": sum(costs) if costs else None,
             **({"judge_scores": judged_scores[mid]} if judge_scores else {}),
             **({"checks": checks[mid]} if mid in checks else {}),
+            "retries": sum(a.completion.retries or 0 for a in mine),
         })
 
     suite = spec["suite"]
@@ -152,7 +156,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         "suite": {"name": suite["name"], "version": suite["version"], "cases": len(cases),
                   "rubric": rubric["name"] if rubric else None, "rubric_version": rubric["version"] if rubric else None,
                   "path": suite["path"], "hash": suite["hash"]},
-        "spec": {**settings, "rubric": rubric, "gates": spec["gates"]},
+        "spec": {**settings, "rubric": rubric, "gates": spec["gates"], "labels": spec.get("labels", [])},
         "comparison": {"models": model_ids, "shared_cases": len(shared), "cases": len(cases)},
         "judge": judge_fields(spec, judgments, f, trials, answers, exam),
         "models": models_out,

@@ -109,6 +109,7 @@ class JudgeInfo(StrictModel):
     family: str | None = None
     mode: str | None = Field(None, description="rank, pairwise or score; modes that combine are joined by '+'")
     reference: bool | None = Field(None, description="judge prompts showed the case's reference answer")
+    prompts: dict[str, str] | None = Field(None, description="the versions of the judge's prompts this run used")
     rationale: bool | None = Field(None, description="every verdict came with its reason")
     baseline: str | None = None
     orders: int | None = None

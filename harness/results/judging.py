@@ -13,6 +13,7 @@ from .. import stats
 from ..judge.adversarial import MAX_OBEY_RATE, summarize
 from ..records import ExamTrial, Judgment, PlantedTrial
 from ..stats import judge_checks as jc
+from .agreement import label_agreement
 from .frames import num
 from .scored import exam_summary
 
@@ -32,6 +33,7 @@ def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, Any], trial
         "family": judges[0]["family"] if len(judges) == 1 else None,
         "mode": "+".join(modes), "baseline": judging["baseline"],
         "reference": judging.get("reference", False), "rationale": judging.get("rationale", False),
+        "prompts": spec.get("prompts"),
         "orders": judging["orders"] if "rank" in modes else 2 if "pairwise" in modes else None,
         "judgments": len(judgments), "errors": sum(1 for j in judgments if j.error),
         "retries": sum(max(j.attempts - 1, 0) for j in judgments),
@@ -41,7 +43,10 @@ def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, Any], trial
     fields["exam"] = _panel_exam(exams, exam, min_accuracy) if len(judge_ids) > 1 else exams[judge_ids[0]]
     if not judgments and not any(t for t in exam):
         return fields
-    members = {jid: {**_audit(spec, jid, f, trials), "exam": exams[jid]} for jid in judge_ids}
+    labels = spec.get("labels") or []
+    members = {jid: {**_audit(spec, jid, f, trials), "exam": exams[jid],
+                     "label_agreement": label_agreement(labels, jid, answers, judgments, list(exam))}
+               for jid in judge_ids}
     if len(judge_ids) == 1:
         audit = members[judge_ids[0]]
     else:
@@ -131,6 +136,7 @@ def _panel(members: dict[str, dict], f: dict[str, Any]) -> dict:
             "parse_failure_rate": pooled("parse_failure_rate"), "judgments": judgments,
             "self_preference": [sp for a in rates for sp in a["self_preference"]], "adversarial": None,
             "thresholds": rates[0]["thresholds"], "checks": checks,
+            "label_agreement": [],
             "judgment_failure_rate": pooled("judgment_failure_rate"),
             "attempt_failure_rate": pooled("attempt_failure_rate"),
             "trusted": not untrusted, "reasons": reasons}

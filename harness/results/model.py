@@ -76,6 +76,13 @@ class StageErrors(StrictModel):
     judge: int = Field(0, description="judgments of this model's answers with no verdict")
 
 
+class Coverage(StrictModel):
+    """Shares of the cases attempted; null when no case was attempted."""
+
+    answered: Figure = Field(None, description="answered / cases")
+    graded: Figure = Field(None, description="fully graded / cases")
+
+
 class ModelResult(StrictModel):
     id: str
     kind: str | None = None
@@ -86,6 +93,7 @@ class ModelResult(StrictModel):
     cases: int = Field(0, description="cases attempted")
     answered: int = Field(0, description="cases with an answer (no error)")
     graded: int = Field(0, description="answered cases whose every applicable criterion was graded")
+    coverage: Coverage = Coverage()
     errors: int = Field(0, description="answers that failed")
     errors_by_stage: StageErrors = StageErrors()
     flags: dict[str, int] = Field({}, description="answers flagged by code: empty, truncated, repetition, "
@@ -103,6 +111,8 @@ class ModelResult(StrictModel):
     judge_scores: JudgeScores | None = Field(None, description="score mode: the judge's 1-10 scores, mean over "
                                                                "cases with a bootstrap interval")
     checks: CheckScores | None = Field(None, description="the check-only score (no judge-graded criterion in it)")
+    retries: int = Field(0, description="retries the answer calls needed (a cached answer carries those of the "
+                                        "call that made it)")
 
 
 class PairwiseRow(StrictModel):
@@ -186,6 +196,29 @@ class Ratings(StrictModel):
 class StageCount(StrictModel):
     calls: int = 0
     cached: int = 0
+
+
+class StageTimes(StrictModel):
+    """Seconds each stage of the command that finished the run took; null: the stage did not run (no judge,
+    no planted trials) or its time is not known yet (the report's own, inside the report)."""
+
+    setup_s: Figure = Field(None, description="reading the files, loading the models' fingerprints, opening the run")
+    answers_s: Figure = Field(None, description="every model answering every case (cached calls included)")
+    grading_s: Figure = Field(None, description="deterministic checks and judge-graded criteria")
+    judging_s: Figure = Field(None, description="the judge's rankings or pairwise verdicts")
+    scoring_s: Figure = Field(None, description="the judge's 1-10 scores (score mode)")
+    adversarial_s: Figure = Field(None, description="planted-instruction trials of the judge")
+    exam_s: Figure = Field(None, description="the judge's exam on corrupted references")
+    fidelity_s: Figure = Field(None, description="token probabilities of each model against its fidelity reference")
+    statistics_s: Figure = Field(None, description="the results computed from the store")
+    report_s: Figure = Field(None, description="results.json, summary.md, index.html and the runs index")
+
+    @classmethod
+    def from_seconds(cls, times: dict[str, float] | None) -> "StageTimes | None":
+        if not times:
+            return None
+        return cls.model_validate({f"{stage}_s": round(seconds, 3) for stage, seconds in times.items()
+                                   if f"{stage}_s" in cls.model_fields})
 
 
 class Generation(StrictModel):
@@ -290,6 +323,7 @@ class RunSpec(StrictModel):
     exam: dict[str, Any] = {}
     rubric: dict[str, Any] | None = Field(None, description="the rubric, whole")
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
+    labels: list[dict[str, Any]] = Field([], description="the suite's human labels, as read when the run started")
 
 
 class Comparison(StrictModel):
@@ -303,7 +337,9 @@ class Results(StrictModel):
     schema_version: int = SCHEMA_VERSION
     run_id: str
     created_at: str | None = None
-    wall_time_s: Figure = None
+    wall_time_s: Figure = Field(None, description="the whole command that finished the run: loading, stages, "
+                                                  "statistics and report (null inside the report it times)")
+    stages: StageTimes | None = Field(None, description="seconds per stage of that command")
     suite: SuiteInfo
     spec: RunSpec | None = None
     comparison: Comparison | None = None

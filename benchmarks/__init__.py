@@ -1,0 +1,1 @@
+"""Performance measurements of bench against its targets (`python benchmarks/run.py`); not tests."""

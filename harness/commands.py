@@ -1,0 +1,238 @@
+"""What each `bench` command does, once harness.cli has parsed its arguments. Imports stay inside the
+commands so `bench --help` is fast (no torch, no llama_cpp)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import BenchError, ConfigError
+
+
+def cmd_run(args) -> int:
+    from .evaluate import run_suite
+    from .gates.output import report_verdicts
+
+    gates = None
+    specs = [g for g in args.gate or [] if g]
+    if specs:
+        from .gates.spec import parse_gates
+
+        gates = parse_gates(specs, "--gate")
+    results, index = run_suite(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge,
+                               limit=args.limit, reports_dir=args.out, store_path=args.store, quiet=args.quiet,
+                               gates=gates, fidelity_reference=args.fidelity_reference)
+    _print_summary(results)
+    print(f"report: {index}")
+    if args.gate is None:
+        return 0
+    if not results.gates:
+        raise ConfigError("no gates to evaluate: declare `gates:` in the suite or give --gate EXPR")
+    report_verdicts(results.gates, suite_name=results.suite.name, run_id=results.run_id, junit=args.junit,
+                    summary=args.summary)
+    from .gates.evaluate import exit_code
+
+    return exit_code(results.gates)
+
+
+def _print_summary(results) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .progress import plain
+    from .report import formatting as fmt
+
+    table = Table(title=plain(f"{results.suite.name} - run {results.run_id}"))
+    for col in ("model", "n", "err", "score [95% CI]", "win rate [95% CI]", "TTFT p50", "tok/s"):
+        table.add_column(plain(col))
+    for m in sorted(results.models, key=lambda m: -(m.score or 0)):
+        table.add_row(*map(plain, (m.id, m.n, m.errors, fmt.with_interval(m.score, m.score_ci),
+                                   fmt.with_interval(m.win_rate, m.win_rate_ci, fmt.pct),
+                                   fmt.seconds(m.latency.ttft_p50_s), fmt.rate(m.latency.tokens_per_s))))
+    console = Console()
+    console.print(table)
+    gen, judge = results.generation, results.judge
+    console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
+                  f"wall time {fmt.duration(results.wall_time_s)}", markup=False, highlight=False)
+    if judge.id:
+        audit = judge.audit
+        trust = "" if audit is None or audit.trusted is None else (
+            " - trusted" if audit.trusted else " - UNTRUSTED: " + "; ".join(audit.reasons))
+        console.print(f"judge {judge.id}: position consistency {fmt.pct(judge.position_consistency)}, "
+                      f"{judge.errors or 0} unparsed verdicts{trust}", markup=False, highlight=False)
+
+
+def cmd_report(args) -> int:
+    from .lookup import find_run
+    from .report import write_report, write_runs_index
+
+    results, out_dir = find_run(args.run, reports_dir=args.out, store_path=args.store)
+    index = write_report(results, out_dir, training_manifests=args.training_manifest)
+    write_runs_index(args.out)
+    print(f"report: {index}")
+    return 0
+
+
+def cmd_gate(args) -> int:
+    from .files import atomic_write_text
+    from .gates.evaluate import evaluate_gates, exit_code
+    from .gates.output import report_verdicts
+    from .gates.spec import parse_gates
+    from .lookup import read_results_file, resolve_results_path
+
+    path = resolve_results_path(args.run, args.reports_dir)
+    results = read_results_file(path)
+    if args.baseline_run is not None:
+        return _gate_against_baseline(args, results)
+    if args.baseline_models or args.baseline_axis != "score" or args.baseline_margin is not None:
+        raise ConfigError("--model, --axis and --margin go with --baseline-run")
+    if args.gate_specs:
+        gates = parse_gates(list(args.gate_specs), "--gate")
+    else:
+        gates = parse_gates(results.spec.gates if results.spec else [], f"{path}: spec.gates")
+    if not gates:
+        raise ConfigError("no gates to evaluate: the run recorded none; give --gate EXPR")
+    results.gates = evaluate_gates(results, gates)
+    atomic_write_text(path, results.to_json())
+    report_verdicts(results.gates, suite_name=results.suite.name, run_id=results.run_id, junit=args.junit,
+                    summary=args.summary)
+    if (path.parent / "index.html").is_file():
+        from .report import write_report
+
+        write_report(results, path.parent)  # the HTML report and summary.md show the verdicts too
+    return exit_code(results.gates)
+
+
+def _gate_against_baseline(args, results) -> int:
+    from .compare import baseline_gate, compare_runs
+    from .gates.evaluate import exit_code
+    from .gates.output import report_verdicts
+    from .lookup import read_results_file, resolve_results_path
+
+    if args.gate_specs:
+        raise ConfigError("give either --gate or --baseline-run, not both")
+    if args.baseline_margin is not None and not 0 <= args.baseline_margin <= 1:
+        raise ConfigError(f"--margin {args.baseline_margin} is not between 0 and 1")
+    baseline = read_results_file(resolve_results_path(args.baseline_run, args.reports_dir))
+    comparison = compare_runs(baseline, results)
+    models = args.baseline_models or comparison.shared_models
+    if not models:
+        raise ConfigError(f"run {results.run_id} and the baseline run {baseline.run_id} share no model")
+    verdicts = [baseline_gate(results, baseline, model, axis=args.baseline_axis, margin=args.baseline_margin,
+                              comparison=comparison) for model in models]
+    report_verdicts(verdicts, suite_name=results.suite.name, run_id=results.run_id, junit=args.junit,
+                    summary=args.summary, title=f"Gates against run {baseline.run_id}")
+    return exit_code(verdicts)
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare_runs
+    from .lookup import read_results_file, resolve_results_path
+    from .report.comparison import render_comparison_markdown, write_comparison
+
+    old = read_results_file(resolve_results_path(args.old, args.reports_dir))
+    new = read_results_file(resolve_results_path(args.new, args.reports_dir))
+    comparison = compare_runs(old, new)
+    out = args.out or args.reports_dir / "compare" / f"{old.run_id}__{new.run_id}"
+    written = write_comparison(comparison, out)
+    print(render_comparison_markdown(comparison))
+    print(f"comparison: {written['html']} (also {written['md'].name}, {written['json'].name})")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .adapters.base import GenerationSettings
+    from .config import load_models
+    from .progress import plain
+    from .registry import create_adapter
+
+    entries = load_models(args.config)
+    table = Table(title=plain(args.config))
+    for col in ("id", "kind", "fingerprint", *(("TTFT", "status") if args.check else ())):
+        table.add_column(plain(col), overflow="fold")
+    failed = 0
+    for mid, entry in entries.items():
+        if not args.check:
+            table.add_row(plain(mid), plain(entry.kind), plain("-"))
+            continue
+        try:
+            adapter = create_adapter(entry)
+            fingerprint = adapter.fingerprint()
+            c = adapter.generate([{"role": "user", "content": "Reply with one word: ready"}],
+                                 GenerationSettings(max_tokens=8))
+            adapter.close()
+            status = "ok: " + repr(c.text.strip()[:30]) if c.error is None else f"error: {c.error}"
+            failed += c.error is not None
+            ttft = "-" if c.ttft_s is None else f"{c.ttft_s:.2f}s"
+        except BenchError as exc:
+            fingerprint, ttft, status = "-", "-", f"error: {exc}"
+            failed += 1
+        table.add_row(*map(plain, (mid, entry.kind, fingerprint, ttft, status)))
+    Console().print(table)
+    return 3 if failed else 0
+
+
+def cmd_suites(args) -> int:
+    from .config import load_suite
+
+    root = Path("suites")
+    paths = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml"))
+    if not paths:
+        print("no suites under ./suites")
+        return 0
+    for path in paths:
+        loaded = load_suite(path)
+        s = loaded.suite
+        print(f"{s.name:<24} v{s.version}  {len(loaded.cases):>4} cases  models: {', '.join(s.models)}  "
+              f"judge: {s.judge or '-'}  {s.description.strip().splitlines()[0] if s.description else ''}")
+    return 0
+
+
+def cmd_judge_exam(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .evaluate import judge_exam
+    from .report import formatting as fmt
+
+    exams = judge_exam(args.suite, models_path=args.config, judge=args.judge, store_path=args.store,
+                       pairs=args.pairs, quiet=args.quiet)
+    console = Console()
+    for judge_id, exam in exams.items():
+        table = Table(title=f"exam of judge {judge_id}")
+        for column in ("corruption", "n", "accuracy [95% CI]"):
+            table.add_column(column)
+        for name, figure in exam["by_corruption"].items():
+            table.add_row(name, str(figure["n"]), fmt.with_interval(figure["accuracy"], figure["ci"]))
+        table.add_row("all", str(exam["judgments"]), fmt.with_interval(exam["accuracy"], exam["ci"]))
+        console.print(table)
+        console.print(f"{'PASSED' if exam['passed'] else 'FAILED'}: {exam['reason']}; position consistency "
+                      f"{fmt.pct(exam['position_consistency'])}, {exam['unparsed']} without a verdict", markup=False)
+    return 0 if all(exam["passed"] for exam in exams.values()) else 1
+
+
+def cmd_schema(args) -> int:
+    from .schemas import render, write_all
+
+    if args.write:
+        for path in write_all(args.write):
+            print(f"wrote {path}")
+        return 0
+    if not args.name:
+        raise ConfigError("name a schema (models, suite or rubric) or give --write DIR", key="schema")
+    print(render(args.name), end="")
+    return 0
+
+
+def cmd_pipeline(args) -> int:
+    from training.pipeline import pipeline_command
+
+    return pipeline_command(args)
+
+
+def cmd_fidelity(args) -> int:
+    from .fidelity.command import fidelity_command
+
+    return fidelity_command(args)
