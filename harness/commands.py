@@ -51,6 +51,11 @@ def _print_summary(results) -> None:
     console = Console()
     console.print(table)
     gen, judge = results.generation, results.judge
+    for model_id, acc in (results.ifeval or {}).items():
+        console.print(f"IFEval {model_id}: prompt-level strict {fmt.pct(acc.prompt_strict.accuracy)}, loose "
+                      f"{fmt.pct(acc.prompt_loose.accuracy)}; instruction-level strict "
+                      f"{fmt.pct(acc.instruction_strict.accuracy)}, loose {fmt.pct(acc.instruction_loose.accuracy)}",
+                      markup=False)
     console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
                   f"wall time {fmt.duration(results.wall_time_s)}", markup=False, highlight=False)
     if judge.id:
@@ -160,6 +165,9 @@ def cmd_models(args) -> int:
         try:
             adapter = create_adapter(entry)
             fingerprint = adapter.fingerprint()
+            if adapter.answers_by_case:  # answers from a file: reading it whole is the check
+                table.add_row(*map(plain, (mid, entry.kind, fingerprint, "-", f"ok: {adapter.describe()}")))
+                continue
             c = adapter.generate([{"role": "user", "content": "Reply with one word: ready"}],
                                  GenerationSettings(max_tokens=8))
             adapter.close()

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
 from .adapters.base import GenerationSettings, Prices, StrictOptions
-from .cases import CASE_READERS, Case
+from .case_formats import check_criterion_turns, read_suite_cases
+from .cases import Case
 from .errors import ConfigError, from_validation, line_for
 from .gates.spec import gate_key, parse_gates
 from .rubric import Rubric, Strict, find_rubric, load_rubric
@@ -184,7 +185,8 @@ class Suite(Strict):
     description: str = ""
     rubric: str | None = None
     cases: str  # a JSONL file beside the suite (or a path relative to it)
-    case_format: Literal["bench", "healthbench"] = "bench"
+    case_format: Literal["bench", "healthbench", "ifeval", "mtbench", "arena-hard", "alpaca-eval"] = "bench"
+    references: str | None = None  # mtbench: reference answers per turn (a file beside the suite)
     models: list[str] = Field(min_length=1)
     judge: str | list[str] | None = None  # one model id, or a panel
     system_prompt: str | None = None
@@ -239,11 +241,8 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
         raise ConfigError(exc.detail, path=str(path), line=line_for(lines, gate_key(exc)), key=exc.key) from None
     if models is not None:
         _check_model_ids(suite, models, path, lines)
-    cases_path = path.parent / suite.cases
-    if not cases_path.is_file():
-        problem = "is a folder, not a cases file" if cases_path.is_dir() else "not found"
-        raise ConfigError(f"{cases_path} {problem}", path=str(path), line=lines.get(("cases",)), key="cases")
-    cases = CASE_READERS[suite.case_format](cases_path)
+    cases = read_suite_cases(suite.case_format, path.parent / suite.cases, suite_path=path, lines=lines,
+                             references=path.parent / suite.references if suite.references else None)
     rubric = None
     if suite.rubric:
         rubric_path = find_rubric(suite.rubric, path)
@@ -256,6 +255,7 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
                 if c.axis not in rubric.axes:
                     raise ConfigError(f"case '{case.id}' criterion '{c.id}': axis '{c.axis}' is not in the rubric's "
                                       f"axes {rubric.axes}", path=str(path.parent / suite.cases))
+        check_criterion_turns(cases, rubric, path.parent / suite.cases)
     return LoadedSuite(suite=suite, path=path, cases=cases, rubric=rubric, gates=gates)
 
 
@@ -268,7 +268,18 @@ def _check_model_ids(suite: Suite, models: dict[str, ModelEntry], path: Path, li
         if jid not in models:
             raise ConfigError(f"judge '{jid}' is not in models.yaml", path=str(path),
                               line=lines.get(("judge",)), key="judge")
+        check_can_judge(jid, models[jid], path=str(path), line=lines.get(("judge",)), key="judge")
     baseline = suite.judging.baseline
     if baseline and baseline not in suite.models:
         raise ConfigError(f"baseline '{baseline}' is not one of the suite's models", path=str(path),
                           line=lines.get(("judging", "baseline")), key="judging.baseline")
+
+
+def check_can_judge(judge_id: str, entry: ModelEntry, *, path: str | None = None, line: int | None = None,
+                    key: str = "judge") -> None:
+    """A model that answers from a file has nothing to say to a judge's prompt: it cannot judge."""
+    from .registry import adapter_class
+
+    if adapter_class(entry.kind).answers_by_case:
+        raise ConfigError(f"'{judge_id}' answers from a file (kind: {entry.kind}) and cannot judge: name another "
+                          "judge, or none", path=path, line=line, key=key)

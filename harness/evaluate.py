@@ -11,14 +11,16 @@ come from the cache and are not counted twice.
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .adapters.base import Adapter
+from .answering import answers_file_fields, answers_file_warnings, ask_later_turns, conversation_answer
 from .cases import Case
-from .config import LoadedSuite, ModelEntry, find_suite, load_models, load_suite
+from .config import LoadedSuite, ModelEntry, check_can_judge, find_suite, load_models, load_suite
 from .errors import ConfigError
 from .executor import Call, Executor, describe_lane, make_ask
 from .files import portable_path, stable_hash
@@ -71,6 +73,7 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
         if jid not in models:
             raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
                               key="--judge")
+        check_can_judge(jid, models[jid], key="--judge")
     if fidelity_reference or loaded.suite.fidelity:
         from .fidelity.stage import plan_fidelity
 
@@ -100,7 +103,7 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
     def described(mid: str, fingerprints: dict[str, str]) -> dict[str, Any]:
         entry = plan.entries[mid]
         return {"id": mid, "kind": entry.kind, "family": entry.family, "fingerprint": fingerprints[mid],
-                "size_mib": adapters[mid].size_mib()}
+                "size_mib": adapters[mid].size_mib(), **answers_file_fields(adapters[mid], plan.loaded.cases)}
 
     return {
         "suite": {"name": suite.name, "version": suite.version, "description": suite.description,
@@ -152,16 +155,22 @@ def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, s
         if suite.system_prompt and messages[0]["role"] != "system":
             messages = [{"role": "system", "content": suite.system_prompt}, *messages]
         for mid in plan.model_ids:
-            calls.append(Call(adapters[mid], "answer", messages, suite.generation, extra={"case": case.id}))
+            calls.append(Call(adapters[mid], "answer", messages, suite.generation, extra={"case": case.id},
+                              context={"case_id": case.id, "turn": 1}))
     # Models one after the other in the list keeps each llama.cpp context warm.
     calls.sort(key=lambda c: order[c.adapter.model_id])
     executor.run(calls, "answers")
+    later = ask_later_turns(plan.cases, calls, executor)  # multi-turn cases: each later turn, asked live
+    n_turns = {case.id: case.n_turns for case in plan.cases}
     out: dict[tuple[str, str], Answer] = {}
     keyed = []
     for call in calls:
-        answer = Answer(call.extra["case"], call.adapter.model_id, call.result)
-        keyed.append((answer, call.key))
-        out[(answer.case_id, answer.model_id)] = answer
+        key = (call.extra["case"], call.adapter.model_id)
+        answer, answer_key = Answer(*key, call.result), call.key
+        if key in later:  # a multi-turn case: the answer is the last turn's, every turn kept
+            answer.completion, answer.turns, answer_key = conversation_answer(call, later[key], n_turns[key[0]])
+        out[key] = answer
+        keyed.append((answer, answer_key))
     flag_answers(plan.cases, out, suite.system_prompt)
     store.save_answers(run_id, keyed)
     return out
@@ -267,6 +276,8 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
             f"judge {'+'.join(plan.judge_ids) or 'none'} ({'+'.join(plan.suite.judging.modes)}) (run {run_id})"), highlight=False)
         for adapter in adapters.values():
             console.print("  " + describe_lane(adapter), markup=False, highlight=False)
+        for warning in answers_file_warnings(plan.model_ids, adapters, plan.loaded.cases):
+            print(f"bench: {warning}", file=sys.stderr)  # shown with --quiet too
         run_stages(plan, adapters, store, run_id, make_progress(console), clock)
         if plan.suite.fidelity:
             from .fidelity.stage import fidelity_stage

@@ -73,6 +73,8 @@ class Call:
     settings: GenerationSettings
     json_schema: dict[str, Any] | None = None
     extra: Any = None  # goes into the cache key (e.g. the case id, the prompt version)
+    # The answer stage's {"case_id", "turn"}: what an adapter that answers by case (a file) looks up.
+    context: dict[str, Any] | None = None
     key: str = ""
     result: Completion | None = None
     fresh: bool = False
@@ -159,7 +161,10 @@ class Executor:
     def _one(self, call: Call) -> None:
         adapter = call.adapter
         with (_LOCAL_CPU if adapter.local else nullcontext()):
-            completion = adapter.generate(call.messages, call.settings, call.json_schema)
+            if adapter.answers_by_case and call.context is not None:
+                completion = adapter.answer(call.context["case_id"], call.context["turn"], call.messages, call.settings)
+            else:
+                completion = adapter.generate(call.messages, call.settings, call.json_schema)
         self.store.save_generation(call.key, adapter.model_id, self.fingerprint(adapter), call.stage,
                                    {"messages": call.messages, "settings": call.settings.key_dict(),
                                     "schema": call.json_schema}, completion, run_id=self.run_id)

@@ -18,6 +18,7 @@ class CriterionResult:
     source: str  # "check" | "judge" | "flag" | "error" | "split" | "skipped"
     detail: str = ""
     rationale: str | None = None  # the judge's reason, for judge-graded criteria
+    met_loose: bool | None = None  # an IFEval check's loose verdict (None: not an IFEval check)
 
 
 @dataclass
@@ -27,6 +28,9 @@ class Answer:
     completion: Completion
     criteria: list[CriterionResult] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # harness.flags, found by code
+    # A multi-turn case: every turn's completion in order (`completion` is the last turn's, or the failure that
+    # stopped the conversation); empty for a single-turn case.
+    turns: list[Completion] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -12,6 +12,7 @@ a finished run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -88,9 +89,9 @@ LOOKUP_CHUNK = 500
 # Columns added after the first release: an older store gains them when opened.
 _ADDED_COLUMNS = {
     "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL", "stage_times": "TEXT"},
-    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT"},
+    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT", "met_loose": "INTEGER"},
     "judgments": {"pair": "TEXT", "rationale": "TEXT"},
-    "answers": {"flags": "TEXT"},
+    "answers": {"flags": "TEXT", "turns": "TEXT"},
 }
 
 
@@ -252,11 +253,11 @@ class Store:
         """A stage's answers (each with its cache key), in one transaction."""
         with self._transaction() as db:
             db.executemany("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
-                           "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags, "
+                           "turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [(run_id, a.case_id, a.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
                              c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
-                             json.dumps(a.flags)) for a, key in answers for c in (a.completion,)])
+                             json.dumps(a.flags), _turns_json(a)) for a, key in answers for c in (a.completion,)])
 
     def save_grades(self, run_id: str, answer: Answer | list[Answer]) -> None:
         """The criterion grades of one answer or of many, in one transaction."""
@@ -264,9 +265,10 @@ class Store:
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
-                "points, position, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "points, position, rationale, met_loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, a.case_id, a.model_id, r.criterion_id, None if r.met is None else int(r.met),
-                  r.source, r.detail, r.axis, r.points, position, r.rationale)
+                  r.source, r.detail, r.axis, r.points, position, r.rationale,
+                  None if r.met_loose is None else int(r.met_loose))
                  for a in answers for position, r in enumerate(a.criteria)])
 
     def save_judgment(self, run_id: str, j: Judgment | list[Judgment]) -> None:
@@ -331,14 +333,16 @@ class Store:
         for g in self._rows("SELECT * FROM grades WHERE run_id = ? ORDER BY case_id, model_id, position", (run_id,)):
             grades.setdefault((g["case_id"], g["model_id"]), []).append(CriterionResult(
                 g["criterion_id"], g["axis"], g["points"], None if g["met"] is None else bool(g["met"]),
-                g["source"], g["detail"] or "", g["rationale"]))
+                g["source"], g["detail"] or "", g["rationale"],
+                None if g["met_loose"] is None else bool(g["met_loose"])))
         out = []
         for row in self._rows("SELECT * FROM answers WHERE run_id = ?", (run_id,)):
             completion = completion_from_row(row)
             completion.error = row["error"]
             out.append(Answer(row["case_id"], row["model_id"], completion,
                               grades.get((row["case_id"], row["model_id"]), []),
-                              json.loads(row["flags"]) if row["flags"] else []))
+                              json.loads(row["flags"]) if row["flags"] else [],
+                              [Completion(**t) for t in json.loads(row["turns"])] if row["turns"] else []))
         return out
 
     def judgments(self, run_id: str) -> list[Judgment]:
@@ -375,3 +379,10 @@ def completion_from_row(row: sqlite3.Row) -> Completion:
                       input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
                       tokens_per_s=row["tokens_per_s"], finish_reason=row["finish_reason"],
                       cost_usd=row["cost_usd"], retries=row["retries"] or 0)
+
+
+def _turns_json(answer: Answer) -> str | None:
+    """Every turn's completion of a multi-turn answer (None for a single-turn one)."""
+    if not answer.turns:
+        return None
+    return json.dumps([dataclasses.asdict(t) for t in answer.turns], ensure_ascii=False)

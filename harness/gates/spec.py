@@ -47,16 +47,16 @@ class BeatsGate(_Spec):
     type: Literal["beats"]
     candidate: str
     baseline: str
-    # win_rate (the judge's rankings), a judge score (score mode: judge, judge:<axis>), or the check-only score
-    # (checks, checks:<axis>)
-    metric: str = Field("win_rate", pattern=r"^(win_rate|judge|judge:[\w-]+|checks|checks:[\w-]+)$")
+    # win_rate (the judge's rankings), the rubric score (score), a judge score (score mode: judge, judge:<axis>), or
+    # the check-only score (checks, checks:<axis>). auto: the win rate when the run has a judge, the score otherwise.
+    metric: str = Field("auto", pattern=r"^(auto|win_rate|score|judge|judge:[\w-]+|checks|checks:[\w-]+)$")
     test: Literal["ci", "p"] = "ci"
     alpha: float = Field(0.05, gt=0, lt=1)
     # the judge must agree with the suite's human labels at least this often (the interval's lower bound)
     min_label_agreement: float | None = Field(None, gt=0, le=1)
 
     def default_name(self) -> str:
-        return f"beats:{self.candidate}:{self.baseline}" + ("" if self.metric == "win_rate" else f":{self.metric}")
+        return f"beats:{self.candidate}:{self.baseline}" + ("" if self.metric in ("auto", "win_rate") else f":{self.metric}")
 
 
 class NotWorseGate(_Spec):

@@ -19,6 +19,7 @@ from ..rubric import Criterion
 from ..stats import design
 from ..store import Store
 from .fidelity import fidelity_section
+from .formats import answers_file_fields, case_turns, ifeval_instruction_rows, ifeval_section, turn_rows
 from .frames import ci, frames, num
 from .judging import judge_fields
 from .scored import judge_score_figures
@@ -119,7 +120,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         mid = entry["id"]
         s, lat = scores.get(mid, {}), latency.get(mid, {})
         mine = [a for a in answers if a.model_id == mid]
-        costs = [a.completion.cost_usd for a in mine if a.completion.cost_usd]
+        costs = [c.cost_usd for a in mine for c in (a.turns or [a.completion]) if c.cost_usd]
         own = f["own_scores"].loc[f["own_scores"]["model"] == mid, "score"].to_numpy(float)
         models_out.append({
             "id": mid, "kind": entry["kind"], "fingerprint": entry["fingerprint"], "family": entry["family"],
@@ -143,11 +144,12 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                         for k in ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s", "ttft_p50_upper_s",
                                   "ttft_p95_upper_s", "latency_p50_upper_s", "latency_p95_upper_s", "tokens_per_s",
                                   "tokens_per_s_lower", "output_tokens_mean", "calls", "failed", "ttft_lower_bound")
-                        if k in lat},
+                        if k in lat} | {"measured": "answers_file" not in entry},
             "cost_usd": sum(costs) if costs else None,
             **({"judge_scores": judged_scores[mid]} if judge_scores else {}),
             **({"checks": checks[mid]} if mid in checks else {}),
             "retries": sum(a.completion.retries or 0 for a in mine),
+            **answers_file_fields(entry),
         })
 
     suite = spec["suite"]
@@ -163,6 +165,9 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         "pairwise": pairwise,
         "cases": _cases(cases, model_ids, answers, judgments, judge_scores),
     }
+    if suite.get("case_format") == "ifeval":
+        rows = ifeval_instruction_rows(cases, answers, rubric_criteria, scoring["missing"])
+        results["ifeval"] = ifeval_section(rows, model_ids, n_boot=N_BOOT, seed=SEED)
     baseline = settings["judging"]["baseline"] or model_ids[0]
     results.update(_verdict_fields(f, outcomes, model_ids, baseline))
     return results
@@ -283,12 +288,14 @@ def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgm
                 "flags": a.flags, "graded": a.fully_graded if a.ok else None,
                 "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
                 "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
-                              "source": r.source, "detail": r.detail, "rationale": r.rationale} for r in a.criteria],
+                              "source": r.source, "detail": r.detail, "rationale": r.rationale,
+                              "met_loose": r.met_loose} for r in a.criteria],
                 "judge_scores": scored.get((case.id, mid), []),
+                "turns": turn_rows(a),
             }
         out.append({
             "id": case.id, "tags": case.tags, "messages": case.chat(), "reference": case.reference,
-            "answers": case_answers,
+            "turns": case_turns(case), "answers": case_answers,
             "judgments": [{"rep": j.rep, "order": j.order, "ranking": j.ranking, "error": j.error,
                            "attempts": j.attempts, "judge": j.judge_id, "pair": list(j.pair) if j.pair else None,
                            "rationale": j.rationale} for j in judgments if j.case_id == case.id],

@@ -15,6 +15,7 @@ from ..errors import ConfigError, from_validation
 from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
+from .parts import CaseTurn, IFEvalAccuracy, TurnRow
 from .types import Figure, Interval, StrictModel
 
 SCHEMA_VERSION = 2
@@ -48,6 +49,7 @@ class Latency(StrictModel):
     ttft_lower_bound: bool = Field(False, description="true when failed calls (which never gave a first token) "
                                                       "are counted at their elapsed time: the TTFT figures are "
                                                       "then lower bounds")
+    measured: bool = Field(True, description="false: not measured by bench (answers from a file; its own figures)")
 
 
 class JudgeScores(StrictModel):
@@ -113,6 +115,7 @@ class ModelResult(StrictModel):
     checks: CheckScores | None = Field(None, description="the check-only score (no judge-graded criterion in it)")
     retries: int = Field(0, description="retries the answer calls needed (a cached answer carries those of the "
                                         "call that made it)")
+    unknown_answers: int | None = Field(None, description="answers from a file for cases the suite does not have")
 
 
 class PairwiseRow(StrictModel):
@@ -236,6 +239,7 @@ class CriterionRow(StrictModel):
     source: str | None = Field(None, description="check, judge, flag, error, split or skipped")
     detail: str | None = None
     rationale: str | None = Field(None, description="the judge's reason (judge-graded criteria)")
+    met_loose: bool | None = Field(None, description="an IFEval check's loose verdict (null: not an IFEval check)")
 
 
 class ScoreRow(StrictModel):
@@ -259,6 +263,7 @@ class AnswerRow(StrictModel):
     axes: dict[str, Figure] = {}
     criteria: list[CriterionRow] = []
     judge_scores: list[ScoreRow] = Field([], description="score mode: each judge's 1-10 scores of this answer")
+    turns: list[TurnRow] = Field([], description="a multi-turn case: every turn (text is the last turn's)")
 
 
 class JudgmentRow(StrictModel):
@@ -277,6 +282,7 @@ class CaseResult(StrictModel):
     tags: list[str] = []
     messages: list[dict[str, str]] = []
     reference: str | None = None
+    turns: list[CaseTurn] = Field([], description="the later user turns of a multi-turn case")
     answers: dict[str, AnswerRow] = {}
     judgments: list[JudgmentRow] = []
 
@@ -349,6 +355,7 @@ class Results(StrictModel):
     significance: list[SignificanceRow] | None = None
     power: Power | None = None
     ratings: Ratings | None = None
+    ifeval: dict[str, IFEvalAccuracy] | None = Field(None, description="IFEval suites: the accuracies per model")
     generation: Generation = Generation()
     gates: list[GateVerdict] | None = None
     fidelity: FidelitySection | None = Field(None, description="KL divergence, top-1 agreement and perplexity "
