@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .commands import (cmd_compare, cmd_gate, cmd_judge_exam, cmd_models, cmd_pipeline, cmd_report, cmd_run,
-                       cmd_schema, cmd_suites)
+from .commands import (cmd_compare, cmd_fidelity, cmd_gate, cmd_judge_exam, cmd_models, cmd_pipeline, cmd_report,
+                       cmd_run, cmd_schema, cmd_suites)
 from .errors import BenchError
 
 EPILOG = """exit codes: 0 success (gates pass), 1 a gate failed, 2 bad input or configuration, 3 run failed,
@@ -61,6 +61,10 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip", action="append", default=[], choices=PIPELINE_STEPS, metavar="STEP",
                         help=f"reuse an earlier run's output of a training step ({', '.join(PIPELINE_STEPS)}); "
                              "repeatable")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse each training step whose manifest matches the config it would run with now "
+                             "(config hash) and is newer than its inputs: a stopped pipeline picks up at the step "
+                             "that did not finish")
     parser.add_argument("--sample", type=int, default=None,
                         help="cases per evaluation, spread over the suite (overrides the config)")
     parser.add_argument("--judge", default=None, help="judge model id (overrides the config and the suite)")
@@ -91,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--judge", default=None, metavar="M",
                      help="judge model id, a,b for a panel, or none (default: the suite's)")
     run.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N cases")
+    run.add_argument("--fidelity-reference", default=None, metavar="ID",
+                     help="after the answers, KL divergence, top-1 agreement and perplexity of every other model "
+                          "against this one on the suite's reference answers (the suite's fidelity: settings)")
     run.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                      help="reports root; the report goes to DIR/<suite>/<run-id>/ (default: reports)")
     _gate_options(run, after_run=True)
@@ -146,11 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where run ids are looked up")
     pipeline = sub.add_parser("pipeline", help="train, export, evaluate and gate: the whole loop")
     add_pipeline_arguments(pipeline)
+
+    # bench fidelity: token-probability drift of quantized files (harness/fidelity/command.py)
+    from .fidelity.command import add_fidelity_arguments
+    add_fidelity_arguments(sub.add_parser("fidelity", help="KL divergence, top-1 agreement and perplexity "
+                                          "against a reference model (no judge)"))
     return parser
 
 
 COMMANDS = {"run": cmd_run, "report": cmd_report, "models": cmd_models, "suites": cmd_suites, "gate": cmd_gate,
-            "compare": cmd_compare, "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam, "schema": cmd_schema}
+            "compare": cmd_compare, "pipeline": cmd_pipeline, "judge-exam": cmd_judge_exam, "schema": cmd_schema,
+            "fidelity": cmd_fidelity}
 
 
 def load_dotenv_file() -> None:

@@ -20,7 +20,7 @@ def cmd_run(args) -> int:
         gates = parse_gates(specs, "--gate")
     results, index = run_suite(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge,
                                limit=args.limit, reports_dir=args.out, store_path=args.store, quiet=args.quiet,
-                               gates=gates)
+                               gates=gates, fidelity_reference=args.fidelity_reference)
     _print_summary(results)
     print(f"report: {index}")
     if args.gate is None:
@@ -238,3 +238,9 @@ def cmd_pipeline(args) -> int:
     from training.pipeline import pipeline_command
 
     return pipeline_command(args)
+
+
+def cmd_fidelity(args) -> int:
+    from .fidelity.command import fidelity_command
+
+    return fidelity_command(args)

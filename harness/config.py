@@ -167,6 +167,18 @@ class ScoringSettings(Strict):
                   Literal["zero", "keep"]] = {}
 
 
+class FidelitySettings(Strict):
+    """Token-level fidelity of the run's models against a reference (harness.fidelity), after the answers: KL
+    divergence, top-1 agreement and perplexity, teacher-forced on `texts`: "suite" (the run's cases with their
+    reference answers), a chat JSONL file, or another suite."""
+
+    reference: str  # a models.yaml id that gives logits (gguf, hf, lora, qat); need not answer in the run
+    texts: str = "suite"
+    limit: int | None = Field(None, ge=1)  # only the first N texts
+    models: list[str] | None = None  # the candidates (default: every other model of the run)
+    references: dict[str, str] = {}  # candidate -> its own reference (an export against its parent)
+
+
 class Suite(Strict):
     name: str
     version: int | str
@@ -186,6 +198,7 @@ class Suite(Strict):
     labels: str | None = None  # human labels (JSONL beside the suite): the judge's agreement with them is reported
     scoring: ScoringSettings = ScoringSettings()
     gates: list[Any] = []  # parsed by harness.gates.spec when the suite is loaded
+    fidelity: FidelitySettings | None = None
 
     def judge_ids(self) -> list[str]:
         if self.judge is None:

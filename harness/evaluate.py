@@ -56,7 +56,8 @@ class Plan:
 
 
 def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None,
-              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None) -> Plan:
+              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None,
+              fidelity_reference: str | None = None) -> Plan:
     models = load_models(Path(models_path))
     loaded = load_suite(find_suite(str(suite), Path.cwd()), models)
     ids = model_ids or loaded.suite.models
@@ -73,6 +74,10 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
             raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
                               key="--judge")
         check_can_judge(jid, models[jid], key="--judge")
+    if fidelity_reference or loaded.suite.fidelity:
+        from .fidelity.stage import plan_fidelity
+
+        loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, models, list(ids), str(loaded.path))
     cases = loaded.cases[:limit] if limit else loaded.cases
     labels = read_labels(loaded.path.parent / loaded.suite.labels) if loaded.suite.labels else []
     return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates, labels)
@@ -114,6 +119,7 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "models": [described(mid, identity["models"]) for mid in plan.model_ids],
         "judges": [described(jid, identity["judges"]) for jid in plan.judge_ids],
         "gates": [gate.model_dump() for gate in plan.gates],
+        "fidelity": suite.fidelity.model_dump() if suite.fidelity else None,
         "labels": [label.model_dump(exclude_none=True) for label in plan.labels],
         "prompts": {"rank": prompts.RANK_PROMPT_VERSION, "grade": prompts.GRADE_PROMPT_VERSION,
                     "score": prompts.SCORE_PROMPT_VERSION},
@@ -245,17 +251,19 @@ def finished_results(store: Store, run_id: str) -> Results:
 def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), model_ids: list[str] | None = None,
               judge: str | None = None, limit: int | None = None, reports_dir: Path = Path("reports"),
               store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False,
-              gates: list[Any] | None = None) -> tuple[Results, Path]:
+              gates: list[Any] | None = None, fidelity_reference: str | None = None) -> tuple[Results, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
-    suite's gates as the ones this run records and evaluates. The wall time and the stage times cover the
-    whole command: loading, the model stages, the statistics and the report."""
+    suite's gates as the ones this run records and evaluates; `fidelity_reference` sets the reference of the
+    suite's fidelity stage (or adds the stage). The wall time and the stage times cover the whole command:
+    loading, the model stages, fidelity, the statistics and the report."""
     from rich.console import Console
 
     from .progress import make_progress, plain
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates)
+    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates,
+                     fidelity_reference=fidelity_reference)
     adapters = {mid: create_adapter(plan.entries[mid]) for mid in dict.fromkeys([*plan.model_ids, *plan.judge_ids])}
     store = Store(Path(store_path))
     run_id = ""
@@ -271,6 +279,13 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         for warning in answers_file_warnings(plan.model_ids, adapters, plan.loaded.cases):
             print(f"bench: {warning}", file=sys.stderr)  # shown with --quiet too
         run_stages(plan, adapters, store, run_id, make_progress(console), clock)
+        if plan.suite.fidelity:
+            from .fidelity.stage import fidelity_stage
+
+            began = time.perf_counter()
+            fidelity_stage(plan, store, run_id, lambda message: console.print(message, markup=False),
+                           {mid: adapter.fingerprint() for mid, adapter in adapters.items()})
+            clock.record("fidelity", began)
         store.finish_stages(run_id)
         return _finish(store, run_id, plan, reports_dir, clock, started)
     except BaseException:

@@ -70,6 +70,12 @@ CREATE TABLE IF NOT EXISTS exam_trials (
     shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT, texts TEXT,
     PRIMARY KEY (run_id, judge_id, case_id, corruption, shown_order)
 );
+CREATE TABLE IF NOT EXISTS fidelity (
+    run_id TEXT NOT NULL, model_id TEXT NOT NULL, reference TEXT NOT NULL, kind TEXT, size_mib REAL,
+    reference_kind TEXT, reference_size_mib REAL, source TEXT NOT NULL, seconds REAL, reason TEXT, texts TEXT,
+    created_at REAL NOT NULL, cache_key TEXT,
+    PRIMARY KEY (run_id, model_id, reference)
+);
 CREATE TABLE IF NOT EXISTS planted_trials (
     run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, planted INTEGER NOT NULL,
     shown_order TEXT NOT NULL, weak_first INTEGER, attempts INTEGER NOT NULL,
@@ -301,6 +307,26 @@ class Store:
                            [(run_id, t.judge_id, t.case_id, int(t.planted), json.dumps(t.order),
                              None if t.weak_first is None else int(t.weak_first), t.attempts) for t in trials])
 
+    def save_fidelity(self, run_id: str, row: dict[str, Any]) -> None:
+        """One candidate against one reference: the texts' per-token figures (JSON), or the reason there are
+        none. Written once the candidate is done, so a resumed run computes only what is missing."""
+        self._exec("INSERT OR REPLACE INTO fidelity VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, row["model_id"], row["reference"], row.get("kind"), row.get("size_mib"),
+                    row.get("reference_kind"), row.get("reference_size_mib"), json.dumps(row["source"]),
+                    row.get("seconds"), row.get("reason"),
+                    None if row.get("texts") is None else json.dumps(row["texts"]), time.time(), row.get("cache_key")))
+
+    def fidelity_rows(self, run_id: str) -> list[dict[str, Any]]:
+        return [_fidelity_row(r) for r in
+                self._rows("SELECT * FROM fidelity WHERE run_id = ? ORDER BY created_at", (run_id,))]
+
+    def cached_fidelity(self, cache_key: str) -> dict[str, Any] | None:
+        """The latest scored row of any run for the same candidate, reference and texts (their fingerprints);
+        a row without figures is never reused, it is tried again."""
+        row = self._exec("SELECT * FROM fidelity WHERE cache_key = ? AND reason IS NULL AND texts IS NOT NULL "
+                         "ORDER BY created_at DESC LIMIT 1", (cache_key,)).fetchone()
+        return None if row is None else _fidelity_row(row)
+
     def answers(self, run_id: str) -> list[Answer]:
         """The run's answers with their criterion grades (in rubric order)."""
         grades: dict[tuple[str, str], list[CriterionResult]] = {}
@@ -339,6 +365,13 @@ class Store:
         return [PlantedTrial(r["judge_id"], r["case_id"], bool(r["planted"]), json.loads(r["shown_order"]),
                              None if r["weak_first"] is None else bool(r["weak_first"]), r["attempts"])
                 for r in self._rows("SELECT * FROM planted_trials WHERE run_id = ?", (run_id,))]
+
+
+def _fidelity_row(r: sqlite3.Row) -> dict[str, Any]:
+    row = dict(r)
+    row["source"] = json.loads(row["source"])
+    row["texts"] = json.loads(row["texts"]) if row["texts"] else None
+    return row
 
 
 def completion_from_row(row: sqlite3.Row) -> Completion:

@@ -9,6 +9,9 @@
   when the run has one; otherwise the two models' own intervals give a conservative bound.
 - `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s). A
   latency or throughput budget on a model whose timings bench did not measure (answers from a file) errors.
+- `fidelity`: the candidate's token distribution against its reference (the run's fidelity section): the upper
+  bound of mean KL within `max_kl`, the lower bound of top-1 agreement at least `min_top1`. It rests on the
+  models' probabilities alone, never on the judge.
 
 Every gate fails, with the reason, when a model it reads has answered fewer cases than `min_answered` (1.0 by
 default) or has fewer fully graded than `min_graded` (0.98): a model cannot pass by skipping the hard cases.
@@ -20,6 +23,7 @@ A figure a gate needs that is missing, NaN or infinite makes it error; it never 
 
 from __future__ import annotations
 
+from ..fidelity.gate import MissingFidelity, run_gate_coverage, run_gate_figures
 from ..report.formatting import compact as _f
 from ..report.formatting import compact_interval as _ci
 import math
@@ -39,7 +43,7 @@ class _Missing(Exception):
 def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
     """One verdict per gate; `op` says how the figure must compare with the threshold for the gate's own
     criterion (before the judge and power conditions)."""
-    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget}
+    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget, "fidelity": run_gate_figures}
     verdicts = []
     for gate in gates:
         try:
@@ -48,7 +52,7 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
                 verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="fail", reason="; ".join(coverage)))
                 continue
             figure, threshold, op, failures, passed_because, *warning = evaluators[gate.type](results, gate)
-        except _Missing as missing:
+        except (_Missing, MissingFidelity) as missing:
             verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="error", reason=str(missing)))
             continue
         if figure is None or not math.isfinite(figure):
@@ -93,8 +97,8 @@ def beats_metric(results: Results, gate: BeatsGate) -> str:
 
 def rests_on(results: Results, gate: Gate) -> list[str]:
     """What the gate's figure comes from: checks (code), judge, measurements (latency, size, cost)."""
-    if gate.type == "budget":
-        return ["measurements"]
+    if gate.type in ("budget", "fidelity"):
+        return ["measurements"] if gate.type == "budget" else ["fidelity"]
     axis = gate.axis if gate.type == "not_worse" else beats_metric(results, gate)
     if axis == "checks" or axis.startswith("checks:"):
         return ["checks"]
@@ -104,6 +108,8 @@ def rests_on(results: Results, gate: Gate) -> list[str]:
 
 
 def _coverage_failures(results: Results, gate: Gate) -> list[str]:
+    if gate.type == "fidelity":
+        return run_gate_coverage(results, gate)  # harness.fidelity.gate
     ids = [gate.model] if gate.type == "budget" else [gate.candidate, gate.baseline]
     # A figure decided by code needs the answers, not the judge's grading of them.
     code_only = gate.type != "budget" and rests_on(results, gate) == ["checks"]
@@ -127,6 +133,20 @@ def recorded_verdicts(results: Results) -> list[GateVerdict] | None:
     """The verdicts of the gates the run recorded (its spec), or None when it recorded none."""
     specs = results.spec.gates if results.spec else []
     return evaluate_gates(results, parse_gates(specs, f"run {results.run_id}")) if specs else None
+
+
+def unestablished(results: Results, gate: Gate, verdict: GateVerdict) -> str | None:
+    """Why the gate's figure could not be established (missing data, too little coverage, a judge not shown to
+    be capable), or None when its verdict stands on the figure's merits."""
+    if verdict.verdict == "error":
+        return verdict.reason
+    try:
+        reasons = _coverage_failures(results, gate)
+        if not reasons and "judge" in rests_on(results, gate):
+            reasons = _judge_failures(results, "the figure")
+    except _Missing as missing:
+        return str(missing)
+    return "; ".join(reasons) or None
 
 
 def exit_code(verdicts: list[GateVerdict]) -> int:

@@ -18,6 +18,7 @@ from ..records import Answer, ExamTrial, Judgment, JudgeScore, PlantedTrial
 from ..rubric import Criterion
 from ..stats import design
 from ..store import Store
+from .fidelity import fidelity_section
 from .formats import answers_file_fields, case_turns, ifeval_instruction_rows, ifeval_section, turn_rows
 from .frames import ci, frames, num
 from .judging import judge_fields
@@ -48,6 +49,8 @@ def build_results(store: Store, run_id: str) -> Results:
         "run_id": run_id,
         "created_at": _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
+        "fidelity": fidelity_section(spec.get("fidelity"), model_ids, store.fidelity_rows(run_id), n_boot=N_BOOT,
+                                     seed=SEED),
         "stages": StageTimes.from_seconds(info.get("stage_times")),
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
@@ -205,8 +208,11 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
         for i, adjusted in zip(tested, stats.holm([rows[i]["p_value"] for i in tested])):
             rows[i]["p_adjusted"] = num(adjusted)
     out["significance"] = rows
-    out["power"] = {**stats.power_summary(f["case_scores"], outcomes),
-                    "pairs": design.design_power(f["case_scores"], f["group_scores"])}
+    pairs = design.design_power(f["case_scores"], f["group_scores"])
+    if len(f["check_scores"]):  # the check-only figures' design, named as their significance rows are
+        pairs += [{**r, "metric": "checks:score" if r["metric"] == "score" else f"checks:{r['metric']}"}
+                  for r in design.design_power(f["check_scores"], f["check_groups"])]
+    out["power"] = {**stats.power_summary(f["case_scores"], outcomes), "pairs": pairs}
     if outcomes is not None and len(outcomes):
         bt = stats.bradley_terry(outcomes, n_boot=N_BOOT // 4, seed=SEED)
         ratings: dict[str, Any] = {

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ConfigError, from_validation
+from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
 from .parts import CaseTurn, IFEvalAccuracy, TurnRow
@@ -211,6 +212,7 @@ class StageTimes(StrictModel):
     scoring_s: Figure = Field(None, description="the judge's 1-10 scores (score mode)")
     adversarial_s: Figure = Field(None, description="planted-instruction trials of the judge")
     exam_s: Figure = Field(None, description="the judge's exam on corrupted references")
+    fidelity_s: Figure = Field(None, description="token probabilities of each model against its fidelity reference")
     statistics_s: Figure = Field(None, description="the results computed from the store")
     report_s: Figure = Field(None, description="results.json, summary.md, index.html and the runs index")
 
@@ -356,6 +358,8 @@ class Results(StrictModel):
     ifeval: dict[str, IFEvalAccuracy] | None = Field(None, description="IFEval suites: the accuracies per model")
     generation: Generation = Generation()
     gates: list[GateVerdict] | None = None
+    fidelity: FidelitySection | None = Field(None, description="KL divergence, top-1 agreement and perplexity "
+                                                               "against a reference, when the run asked for them")
     cases: list[CaseResult] = []
 
     @field_validator("judge", mode="before")
