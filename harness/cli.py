@@ -166,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of models.yaml, a suite or a rubric (for editors)",
                             description="Print the JSON Schema of an input file, for an editor with a YAML language "
-                            "server: put `# yaml-language-server: $schema=schemas/suite.schema.json` at the top of "
-                            "the file. --write DIR writes all three.")
+                            "server: put `# yaml-language-server: $schema=../schemas/suite.schema.json` (a path "
+                            "relative to the file) at the top of the file. --write DIR writes all three.")
     schema.add_argument("name", nargs="?", choices=["models", "suite", "rubric"])
     schema.add_argument("--write", type=Path, metavar="DIR", help="write models/suite/rubric.schema.json into DIR")
 

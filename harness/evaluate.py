@@ -10,6 +10,7 @@ come from the cache and are not counted twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import time
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
     is the same as `options.limit`."""
     options = options or RunOptions()
     if limit is not None:
-        options = RunOptions(**{**options.__dict__, "limit": limit})
+        options = dataclasses.replace(options, limit=limit)
     models_path = Path(models_path)
     source = str(models_path) if models_path.exists() else f"{models_path} (no such file)"
     models = load_models(models_path, missing_ok=True)
