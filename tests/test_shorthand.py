@@ -144,3 +144,34 @@ def test_bench_models_shows_what_ids_resolve_to(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"(known: {PREFIXES})" in err
     assert main(["models", "--models-file", "absent.yaml"]) == 2  # listing a file that is not there
+
+
+@pytest.mark.slow
+def test_a_gguf_shorthand_runs_the_bundled_model_and_shares_its_cache_with_a_written_out_entry(
+        tmp_path, monkeypatch, smollm2_path):
+    """`gguf/<relative path>` end to end with real weights: answers under the shorthand, then the same file written
+    out in models.yaml (by its absolute path, through a link) is the same model: every answer comes from the
+    cache."""
+    from tests.conftest import write_project
+
+    write_project(tmp_path, n_cases=3)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "smol.gguf").symlink_to(smollm2_path)
+    flags = ["--judge", "none", "--max-tokens", "12", "--quiet"]
+    assert main(["run", "mini", "--models", "gguf/weights/smol.gguf,good", *flags]) == 0
+    shorthand = json.loads(next((tmp_path / "reports" / "mini").glob("*/results.json")).read_text())
+    smol = {m["id"]: m for m in shorthand["models"]}["gguf/weights/smol.gguf"]
+    assert smol["kind"] == "gguf" and smol["fingerprint"].startswith("gguf:sha256:")
+    assert shorthand["generation"]["calls"] == 6 and shorthand["generation"]["cached"] == 0
+    with (tmp_path / "models.yaml").open("a") as fh:
+        fh.write(f"  smol:\n    kind: gguf\n    path: {json.dumps(str(smollm2_path))}\n")
+    assert main(["run", "mini", "--models", "smol,good", *flags]) == 0
+    runs = sorted((tmp_path / "reports" / "mini").glob("*/results.json"), key=lambda p: p.stat().st_mtime)
+    written = json.loads(runs[-1].read_text())
+    assert written["run_id"] != shorthand["run_id"]
+    assert {m["id"]: m for m in written["models"]}["smol"]["fingerprint"] == smol["fingerprint"]
+    assert written["generation"]["calls"] == 0 and written["generation"]["cached"] == 6  # no new call
+    # the cached answers, word for word: nothing was generated again
+    assert [c["answers"]["smol"]["text"] for c in written["cases"]] == \
+        [c["answers"]["gguf/weights/smol.gguf"]["text"] for c in shorthand["cases"]]
