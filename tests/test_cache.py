@@ -76,7 +76,9 @@ def test_clear_asks_then_removes_and_finished_runs_keep_their_results(finished_r
     assert "removed 30 cached calls" in capsys.readouterr().out
     db = sqlite3.connect(root / ".bench" / "bench.sqlite")
     assert db.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 0
-    # The run's results are computed from its own rows: the same after the cache is gone.
+    # The run's results are computed from its own rows: the same after the cache is gone, even with its
+    # results.json removed (so nothing can be read back from the file: all of it comes from the store).
+    path.unlink()
     assert main(["report", before["run_id"]]) == 0
     after = json.loads(path.read_text())
     assert _figures(after) == _figures(before)
