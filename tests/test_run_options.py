@@ -219,3 +219,27 @@ def test_judge_exam_draws_its_pairs_from_the_chosen_cases(tmp_path, monkeypatch)
     assert main(["judge-exam", "mini", "--case", "case-01", "--case", "case-04", "--quiet"]) in (0, 1)
     assert seen == [["case-01", "case-04"]]
     assert main(["judge-exam", "mini", "--case", "case-77", "--quiet"]) == 2
+
+
+def test_overrides_and_selection_are_part_of_the_run_identity(mock_project, monkeypatch):
+    """An interrupted run is resumed only by a command with the same overrides and the same cases."""
+    root = mock_project.parent.parent
+    state = _dies_after(monkeypatch, 3)
+    assert main(["run", "mini", "--temperature", "0.7", "--quiet"]) == 130
+    db = sqlite3.connect(root / ".bench" / "bench.sqlite")
+
+    def interrupted() -> set[str]:
+        return {r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'interrupted'")}
+
+    (warm,) = interrupted()
+    assert main(["run", "mini", "--quiet"]) == 130  # the suite's temperature: another run
+    assert main(["run", "mini", "--temperature", "0.7", "--limit", "3", "--quiet"]) == 130  # other cases: another
+    assert len(interrupted()) == 3
+    hashes = {r[0] for r in db.execute("SELECT plan_hash FROM runs")}
+    assert len(hashes) == 3
+    state["limit"] = 10**6
+    assert main(["run", "mini", "--temperature", "0.7", "--quiet"]) == 0
+    assert results_of(root)["run_id"] == warm  # the same overrides and cases: resumed
+    assert main(["run", "mini", "--temperature", "0.0", "--quiet"]) == 0  # the suite's own value: no other run
+    assert results_of(root)["spec"]["generation_overrides"] == {"temperature": 0.0}
+    assert len(interrupted()) == 1
