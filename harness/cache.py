@@ -47,11 +47,16 @@ def store_bytes(path: Path) -> int:
 
 
 def _where(model: str | None, stage: str | None, before: float | None) -> tuple[str, list]:
+    """`model` is the id a call was made under, or a model's fingerprint: one model answers under every id that
+    resolves to it (a shorthand id and a models.yaml entry of the same file share their cache rows, which keep
+    the id of the first run that made them)."""
     clauses, params = [], []
-    for column, value in (("model_id", model), ("stage", stage)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
+    if model is not None:
+        clauses.append("(model_id = ? OR fingerprint = ?)")
+        params += [model, model]
+    if stage is not None:
+        clauses.append("stage = ?")
+        params.append(stage)
     if before is not None:
         clauses.append("created_at < ?")
         params.append(before)

@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "stage. clear: remove cached calls (all, or --model/--stage). prune: remove those older "
                            "than --older-than. A finished run keeps its results: they are computed from its own rows.")
     cache.add_argument("action", nargs="?", default="info", choices=["info", "clear", "prune"])
-    cache.add_argument("--model", default=None, metavar="M", help="only this model's cached calls")
+    cache.add_argument("--model", default=None, metavar="M",
+                       help="only this model's cached calls: the id they were made under, or its fingerprint")
     cache.add_argument("--stage", default=None, metavar="S",
                        help="only this stage's (answer, grade, judge, score, adversarial, exam)")
     cache.add_argument("--older-than", default=None, metavar="AGE", help="prune: an age such as 30d or 12h")

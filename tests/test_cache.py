@@ -128,3 +128,17 @@ def test_clearing_everything_gives_the_space_back(finished_run, capsys):
 def test_no_store_is_nothing_cached(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["cache"]) == 0 and "nothing cached" in capsys.readouterr().out
+
+
+def test_clear_by_fingerprint_reaches_the_calls_made_under_any_id_of_the_model(finished_run, capsys):
+    root, _ = finished_run
+    db = sqlite3.connect(root / ".bench" / "bench.sqlite")
+    (fingerprint,) = {r[0] for r in db.execute("SELECT fingerprint FROM generations WHERE model_id = 'good'")}
+    # the same model under a shorthand id: its calls are stored under the id of the run that made them first
+    with db:
+        db.execute("UPDATE generations SET model_id = 'mock/other-name' WHERE model_id = 'good' AND stage = 'answer'")
+    assert main(["cache", "clear", "--model", fingerprint, "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 6 cached calls:" in out and "mock/other-name / answer: 6" in out
+    assert db.execute("SELECT COUNT(*) FROM generations WHERE fingerprint = ?", (fingerprint,)).fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM generations").fetchone()[0] == 30
