@@ -19,6 +19,7 @@ from .cases import Case
 from .errors import ConfigError, from_validation, line_for
 from .gates.spec import gate_key, parse_gates
 from .rubric import Rubric, Strict, find_rubric, load_rubric
+from .shorthand import known_prefixes, shorthand_body
 from .yamlfile import load_yaml
 
 # ---------------------------------------------------------------- models.yaml
@@ -38,11 +39,12 @@ class ModelEntry(BaseModel):
     options: SerializeAsAny[StrictOptions] = StrictOptions()
 
 
-def load_models(path: Path) -> dict[str, ModelEntry]:
-    """models.yaml: `version: 1` and `models: {id: {kind: ..., <common keys>, <kind options>}}`."""
-    from .registry import adapter_class
-
+def load_models(path: Path, *, missing_ok: bool = False) -> dict[str, ModelEntry]:
+    """models.yaml: `version: 1` and `models: {id: {kind: ..., <common keys>, <kind options>}}`. With
+    `missing_ok`, no file is no entries (shorthand ids need none)."""
     path = Path(path)
+    if missing_ok and not path.exists():
+        return {}
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'version' and 'models'", path=str(path), line=1)
@@ -59,25 +61,44 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
     entries: dict[str, ModelEntry] = {}
     for model_id, body in raw.items():
         at = ("models", model_id)
-        if not isinstance(body, dict):
-            raise ConfigError("expected a mapping", path=str(path), line=lines.get(at), key=f"models.{model_id}")
         if not isinstance(model_id, str):
             raise ConfigError("a model id must be text", path=str(path), line=lines.get(at), key=f"models.{model_id}")
-        if "kind" not in body:
-            raise ConfigError("missing required field", path=str(path), line=lines.get(at),
-                              key=f"models.{model_id}.kind")
-        if not isinstance(body["kind"], str):
-            raise ConfigError("expected the name of a kind", path=str(path), line=lines.get(at + ("kind",)),
-                              key=f"models.{model_id}.kind")
-        cls = adapter_class(body["kind"], path=str(path), line=lines.get(at + ("kind",)),
-                            key=f"models.{model_id}.kind")
-        fields = {k: v for k, v in body.items() if k in COMMON_MODEL_KEYS}
-        try:
-            options = cls.Options.model_validate({k: v for k, v in body.items() if k not in COMMON_MODEL_KEYS})
-            entries[model_id] = ModelEntry.model_validate({"id": model_id, **fields, "options": options})
-        except ValidationError as exc:
-            raise from_validation(exc, str(path), lines=lines, prefix=at) from None
+        entries[model_id] = model_entry(model_id, body, path=str(path), lines=lines, at=at)
     return entries
+
+
+def model_entry(model_id: str, body: Any, *, path: str | None, lines: dict[tuple, int], at: tuple) -> ModelEntry:
+    """One entry from its body (`kind`, the common keys, the kind's options), validated: what a models.yaml
+    entry and a shorthand id both become."""
+    from .registry import adapter_class
+
+    where = ".".join(map(str, at))
+    if not isinstance(body, dict):
+        raise ConfigError("expected a mapping", path=path, line=lines.get(at), key=where)
+    if "kind" not in body:
+        raise ConfigError("missing required field", path=path, line=lines.get(at), key=f"{where}.kind")
+    if not isinstance(body["kind"], str):
+        raise ConfigError("expected the name of a kind", path=path, line=lines.get(at + ("kind",)), key=f"{where}.kind")
+    cls = adapter_class(body["kind"], path=path, line=lines.get(at + ("kind",)), key=f"{where}.kind")
+    fields = {k: v for k, v in body.items() if k in COMMON_MODEL_KEYS}
+    try:
+        options = cls.Options.model_validate({k: v for k, v in body.items() if k not in COMMON_MODEL_KEYS})
+        return ModelEntry.model_validate({"id": model_id, **fields, "options": options})
+    except ValidationError as exc:
+        raise from_validation(exc, path, lines=lines, prefix=at) from None
+
+
+def resolve_model(model_id: str, models: dict[str, ModelEntry], *, source: str = "models.yaml", role: str = "model",
+                  path: str | None = None, line: int | None = None, key: str | None = None) -> ModelEntry:
+    """The entry an id names: the models file's own entry when it has one, else a shorthand id's default entry
+    (harness.shorthand); anything else is a ConfigError at `path`/`line`/`key`."""
+    if model_id in models:
+        return models[model_id]
+    body = shorthand_body(model_id, key=key, path=path, line=line)
+    if body is None:
+        raise ConfigError(f"{role} '{model_id}' is not in {source} (known: {', '.join(sorted(models)) or 'none'}) "
+                          f"and is no shorthand id ({known_prefixes()} + a name)", path=path, line=line, key=key)
+    return model_entry(model_id, body, path=path, lines={}, at=(key or model_id,))
 
 
 # ---------------------------------------------------------------- suites
@@ -228,7 +249,10 @@ def find_suite(name_or_path: str, root: Path) -> Path:
     raise ConfigError(f"unknown suite '{name_or_path}' (known suites: {known or 'none'})")
 
 
-def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> LoadedSuite:
+def load_suite(path: Path, models: dict[str, ModelEntry] | None = None, *,
+               models_source: str = "models.yaml") -> LoadedSuite:
+    """The suite, its cases and rubric; given `models`, every model and judge it names must resolve (an entry
+    of `models_source`, or a shorthand id)."""
     path = Path(path)
     data, lines = load_yaml(path)
     try:
@@ -240,7 +264,7 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
     except ConfigError as exc:  # a bad gate stops the run before any model is called, with its line
         raise ConfigError(exc.detail, path=str(path), line=line_for(lines, gate_key(exc)), key=exc.key) from None
     if models is not None:
-        _check_model_ids(suite, models, path, lines)
+        _check_model_ids(suite, models, path, lines, models_source)
     cases = read_suite_cases(suite.case_format, path.parent / suite.cases, suite_path=path, lines=lines,
                              references=path.parent / suite.references if suite.references else None)
     rubric = None
@@ -259,16 +283,14 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
     return LoadedSuite(suite=suite, path=path, cases=cases, rubric=rubric, gates=gates)
 
 
-def _check_model_ids(suite: Suite, models: dict[str, ModelEntry], path: Path, lines: dict[tuple, int]) -> None:
+def _check_model_ids(suite: Suite, models: dict[str, ModelEntry], path: Path, lines: dict[tuple, int],
+                     source: str) -> None:
     for i, m in enumerate(suite.models):
-        if m not in models:
-            raise ConfigError(f"model '{m}' is not in models.yaml (known: {', '.join(sorted(models))})",
-                              path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
+        resolve_model(m, models, source=source, path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
     for jid in suite.judge_ids():
-        if jid not in models:
-            raise ConfigError(f"judge '{jid}' is not in models.yaml", path=str(path),
-                              line=lines.get(("judge",)), key="judge")
-        check_can_judge(jid, models[jid], path=str(path), line=lines.get(("judge",)), key="judge")
+        entry = resolve_model(jid, models, source=source, role="judge", path=str(path), line=lines.get(("judge",)),
+                              key="judge")
+        check_can_judge(jid, entry, path=str(path), line=lines.get(("judge",)), key="judge")
     baseline = suite.judging.baseline
     if baseline and baseline not in suite.models:
         raise ConfigError(f"baseline '{baseline}' is not one of the suite's models", path=str(path),

@@ -10,6 +10,7 @@ come from the cache and are not counted twice.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import sys
 import time
@@ -17,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .adapters.base import Adapter
+from .adapters.base import Adapter, GenerationSettings
 from .answering import answers_file_fields, answers_file_warnings, ask_later_turns, conversation_answer
 from .cases import Case
-from .config import LoadedSuite, ModelEntry, check_can_judge, find_suite, load_models, load_suite
+from .config import LoadedSuite, ModelEntry, check_can_judge, find_suite, load_models, load_suite, resolve_model
 from .errors import ConfigError
 from .executor import Call, Executor, describe_lane, make_ask
 from .files import portable_path, stable_hash
@@ -35,6 +36,7 @@ from .labels import read_labels
 from .records import Answer
 from .registry import create_adapter
 from .results.model import Results, StageTimes
+from .run_options import RunOptions, effective_generation, select_cases
 from .store import Store
 
 
@@ -49,6 +51,13 @@ class Plan:
     cases: list[Case]
     gates: list[Any]  # harness.gates.spec.Gate
     labels: list[Any] = ()  # harness.labels: the suite's human labels, read when the run starts
+    generation: GenerationSettings | None = None  # the contestants' settings: the suite's, with the overrides
+    options: RunOptions = RunOptions()
+    selection: dict[str, Any] | None = None  # how the cases were chosen (harness.run_options); None: all
+
+    def __post_init__(self):
+        if self.generation is None:
+            self.generation = self.loaded.suite.generation
 
     @property
     def suite(self):
@@ -57,30 +66,37 @@ class Plan:
 
 def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None,
               judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None,
-              fidelity_reference: str | None = None) -> Plan:
-    models = load_models(Path(models_path))
-    loaded = load_suite(find_suite(str(suite), Path.cwd()), models)
+              options: RunOptions | None = None, fidelity_reference: str | None = None) -> Plan:
+    """The run's plan. Model and judge ids are models-file entries or shorthand ids (harness.shorthand); `limit`
+    is the same as `options.limit`."""
+    options = options or RunOptions()
+    if limit is not None:
+        options = dataclasses.replace(options, limit=limit)
+    models_path = Path(models_path)
+    source = str(models_path) if models_path.exists() else f"{models_path} (no such file)"
+    models = load_models(models_path, missing_ok=True)
+    loaded = load_suite(find_suite(str(suite), Path.cwd()), models, models_source=source)
     ids = model_ids or loaded.suite.models
-    for mid in ids:
-        if mid not in models:
-            raise ConfigError(f"model '{mid}' is not in {models_path} (known: {', '.join(sorted(models))})",
-                              key="--models")
     if judge == "none":
         judge_ids: list[str] = []  # answers and deterministic checks only
     else:
         judge_ids = [j.strip() for j in judge.split(",") if j.strip()] if judge else loaded.suite.judge_ids()
+    entries = dict(models)
+    for mid in ids:
+        entries[mid] = resolve_model(mid, models, source=source, key="--models" if model_ids else "models")
     for jid in judge_ids:
-        if jid not in models:
-            raise ConfigError(f"judge '{jid}' is not in {models_path} (known: {', '.join(sorted(models))})",
-                              key="--judge")
-        check_can_judge(jid, models[jid], key="--judge")
+        entries[jid] = resolve_model(jid, models, source=source, role="judge", key="--judge" if judge else "judge")
+        check_can_judge(jid, entries[jid], key="--judge" if judge else "judge")
     if fidelity_reference or loaded.suite.fidelity:
         from .fidelity.stage import plan_fidelity
 
-        loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, models, list(ids), str(loaded.path))
-    cases = loaded.cases[:limit] if limit else loaded.cases
+        loaded.suite = plan_fidelity(loaded.suite, fidelity_reference, entries, list(ids),
+                                     str(loaded.path))
+    cases, selection = select_cases(loaded.cases, options, seed=loaded.suite.judging.seed, suite_file=loaded.path)
+    generation = effective_generation(loaded.suite.generation, options.overrides())
     labels = read_labels(loaded.path.parent / loaded.suite.labels) if loaded.suite.labels else []
-    return Plan(loaded, models, list(ids), judge_ids, cases, loaded.gates if gates is None else gates, labels)
+    return Plan(loaded, entries, list(ids), judge_ids, cases, loaded.gates if gates is None else gates, labels,
+                generation, options, selection)
 
 
 def _identity(plan: Plan, adapters: dict[str, Adapter]) -> dict[str, Any]:
@@ -93,6 +109,9 @@ def _identity(plan: Plan, adapters: dict[str, Adapter]) -> dict[str, Any]:
         "rubric": stable_hash(rubric.model_dump()) if rubric else None,
         "models": {mid: adapters[mid].fingerprint() for mid in plan.model_ids},
         "judges": {jid: adapters[jid].fingerprint() for jid in plan.judge_ids},
+        # Only when set, so a run without them keeps the identity it had before they existed (and resumes).
+        **({"generation": plan.generation.model_dump()} if plan.generation != suite.generation else {}),
+        **({"no_cache": True} if plan.options.no_cache else {}),
     }
 
 
@@ -112,8 +131,11 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "settings": {"scoring": {"missing": suite.scoring.missing,
                                  "flagged": {**DEFAULT_POLICY, **suite.scoring.flagged}},
                      "system_prompt": suite.system_prompt, "judge_guidance": suite.judge_guidance,
-                     "generation": suite.generation.model_dump(), "judge_generation": suite.judge_generation.model_dump(),
-                     "judging": suite.judging.model_dump(), "exam": suite.exam.model_dump()},
+                     "generation": plan.generation.model_dump(),
+                     "judge_generation": suite.judge_generation.model_dump(),
+                     "judging": suite.judging.model_dump(), "exam": suite.exam.model_dump(),
+                     "generation_overrides": plan.options.overrides(), "selection": plan.selection,
+                     "no_cache": plan.options.no_cache},
         "rubric": rubric.model_dump() if rubric else None,
         "cases": [case.model_dump() for case in plan.cases],
         "models": [described(mid, identity["models"]) for mid in plan.model_ids],
@@ -155,7 +177,7 @@ def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, s
         if suite.system_prompt and messages[0]["role"] != "system":
             messages = [{"role": "system", "content": suite.system_prompt}, *messages]
         for mid in plan.model_ids:
-            calls.append(Call(adapters[mid], "answer", messages, suite.generation, extra={"case": case.id},
+            calls.append(Call(adapters[mid], "answer", messages, plan.generation, extra={"case": case.id},
                               context={"case_id": case.id, "turn": 1}))
     # Models one after the other in the list keeps each llama.cpp context warm.
     calls.sort(key=lambda c: order[c.adapter.model_id])
@@ -193,7 +215,7 @@ def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: s
                clock: StageClock | None = None) -> None:
     suite, rubric = plan.suite, plan.loaded.rubric
     clock = clock or StageClock(store, run_id)
-    executor = Executor(store, run_id, progress)
+    executor = Executor(store, run_id, progress, no_cache=plan.options.no_cache)
     ask = make_ask(executor, adapters, suite.judge_generation, suite.judging.max_retries)
     judging = suite.judging
     with progress:
@@ -251,7 +273,8 @@ def finished_results(store: Store, run_id: str) -> Results:
 def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), model_ids: list[str] | None = None,
               judge: str | None = None, limit: int | None = None, reports_dir: Path = Path("reports"),
               store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False,
-              gates: list[Any] | None = None, fidelity_reference: str | None = None) -> tuple[Results, Path]:
+              gates: list[Any] | None = None, options: RunOptions | None = None,
+              fidelity_reference: str | None = None) -> tuple[Results, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
     suite's gates as the ones this run records and evaluates; `fidelity_reference` sets the reference of the
     suite's fidelity stage (or adds the stage). The wall time and the stage times cover the whole command:
@@ -263,7 +286,7 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
     plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates,
-                     fidelity_reference=fidelity_reference)
+                     options=options, fidelity_reference=fidelity_reference)
     adapters = {mid: create_adapter(plan.entries[mid]) for mid in dict.fromkeys([*plan.model_ids, *plan.judge_ids])}
     store = Store(Path(store_path))
     run_id = ""
@@ -271,8 +294,9 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         run_id = open_run(store, plan, adapters, lambda m: console.print(m, markup=False, highlight=False))
         clock = StageClock(store, run_id)
         clock.record("setup", started)
+        chosen = f" (of {len(plan.loaded.cases)}, chosen on the command line)" if plan.selection else ""
         console.print(plain("bench run", "bold") + plain(
-            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x {len(plan.model_ids)} models, "
+            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases{chosen} x {len(plan.model_ids)} models, "
             f"judge {'+'.join(plan.judge_ids) or 'none'} ({'+'.join(plan.suite.judging.modes)}) (run {run_id})"), highlight=False)
         for adapter in adapters.values():
             console.print("  " + describe_lane(adapter), markup=False, highlight=False)
@@ -299,15 +323,16 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
 
 
 def judge_exam(suite: str | Path, *, models_path: Path, judge: str | None, store_path: Path, pairs: int | None = None,
-               quiet: bool = False) -> dict[str, dict]:
+               quiet: bool = False, options: RunOptions | None = None) -> dict[str, dict]:
     """The exam alone, so a judge can be qualified before a long run: {judge id: exam summary}. Its verdicts
-    are cached like every other call."""
+    are cached like every other call. `options` may narrow the cases its pairs come from (`--tags`, `--case`)."""
     from rich.console import Console
 
     from .progress import make_progress
     from .results.scored import exam_summary
 
-    plan = load_plan(suite, models_path=models_path, judge=judge)
+    plan = load_plan(suite, models_path=models_path, judge=judge, options=options)
+    plan.loaded.cases = plan.cases  # the exam draws its pairs from the suite's cases: here, the chosen ones
     if not plan.judge_ids:
         raise ConfigError("no judge: give --judge M or a suite with a judge", key="--judge")
     exam = plan.suite.exam if pairs is None else plan.suite.exam.model_copy(update={"pairs": pairs})

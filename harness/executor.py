@@ -81,8 +81,11 @@ class Call:
 
 
 class Executor:
-    def __init__(self, store: Store, run_id: str, progress):
-        self.store, self.run_id, self.progress = store, run_id, progress
+    """`no_cache`: answer afresh. Only calls this run itself made (before an interruption) come from the cache;
+    every answer still goes into it."""
+
+    def __init__(self, store: Store, run_id: str, progress, no_cache: bool = False):
+        self.store, self.run_id, self.progress, self.no_cache = store, run_id, progress, no_cache
         self._fingerprints: dict[str, str] = {}
 
     def fingerprint(self, adapter: Adapter) -> str:
@@ -101,7 +104,8 @@ class Executor:
         pending: list[Call] = []
         for start in range(0, len(calls), LOOKUP_CHUNK):
             chunk = [self._prepare(call) for call in calls[start:start + LOOKUP_CHUNK]]
-            rows = self.store.cached_many([call.key for call in chunk])
+            keys = [call.key for call in chunk]
+            rows = self.store.cached_many(keys, made_by=self.run_id if self.no_cache else None)
             hits = []
             for call in chunk:
                 row = rows.get(call.key)

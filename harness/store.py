@@ -188,15 +188,19 @@ class Store:
         row = self._exec("SELECT * FROM generations WHERE key = ?", (key,)).fetchone()
         return None if row is None else completion_from_row(row)
 
-    def cached_many(self, keys: list[str]) -> dict[str, sqlite3.Row]:
+    def cached_many(self, keys: list[str], made_by: str | None = None) -> dict[str, sqlite3.Row]:
         """The cache rows of `keys` that have one, by key: one query per `LOOKUP_CHUNK` keys. Rows, not
-        Completions, so that each caller makes its own (a Completion is mutable)."""
+        Completions, so that each caller makes its own (a Completion is mutable). With `made_by`, only the
+        calls that run made fresh (a run that answers afresh, resumed)."""
         found: dict[str, sqlite3.Row] = {}
         unique = list(dict.fromkeys(keys))
+        only_run = ("" if made_by is None else
+                    " AND key IN (SELECT key FROM run_calls WHERE run_id = ? AND fresh = 1)")
         for start in range(0, len(unique), LOOKUP_CHUNK):
             chunk = unique[start:start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT * FROM generations WHERE key IN ({marks})", chunk):
+            params = chunk if made_by is None else [*chunk, made_by]
+            for row in self._rows(f"SELECT * FROM generations WHERE key IN ({marks}){only_run}", params):
                 found[row["key"]] = row
         return found
 
@@ -244,6 +248,14 @@ class Store:
         is not a failure, and one that failed several times counts once."""
         return int(self._exec("SELECT COUNT(DISTINCT key) FROM failures WHERE run_id = ? AND key NOT IN "
                               "(SELECT key FROM run_calls WHERE run_id = ?)", (run_id, run_id)).fetchone()[0])
+
+    # ------------------------------------------------------------ for modules that report on the store
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._rows(sql, params)
+
+    def transaction(self):
+        """Statements that commit together or not at all (a context manager yielding the connection)."""
+        return self._transaction()
 
     # ------------------------------------------------------------ a run's rows
     def save_answer(self, run_id: str, answer: Answer, key: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -28,11 +29,13 @@ def add_fidelity_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SUITE|FILE")
     parser.add_argument("--reference", required=True, metavar="ID", help="the full-precision model (models.yaml id)")
     parser.add_argument("--models", required=True, type=_csv, metavar="A,B", help="candidates to compare with it")
-    parser.add_argument("--config", type=Path, default=Path("models.yaml"), metavar="FILE",
+    parser.add_argument("--models-file", dest="models_file", type=Path, default=Path("models.yaml"), metavar="FILE",
                         help="models file (default: models.yaml)")
+    parser.add_argument("--config", dest="models_file", type=Path, help=argparse.SUPPRESS)  # the older name
     parser.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N texts")
-    parser.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                        help="reports root; files go to DIR/fidelity/<name>/<timestamp>/ (default: reports)")
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("BENCH_REPORTS_DIR") or "reports"),
+                        metavar="DIR", help="reports root; files go to DIR/fidelity/<name>/<timestamp>/ (default: "
+                                            "$BENCH_REPORTS_DIR, else reports)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     parser.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default: 2000)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -68,7 +71,7 @@ def fidelity_command(args) -> int:
     quiet = getattr(args, "quiet", False)
     progress = None if quiet else (lambda message: print(f"fidelity: {message}", file=sys.stderr, flush=True))
     command = "bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["fidelity"] else None
-    result = run_fidelity(args.source, args.reference, args.models, models_path=args.config, limit=args.limit,
+    result = run_fidelity(args.source, args.reference, args.models, models_path=args.models_file, limit=args.limit,
                           n_boot=args.n_boot, seed=args.seed, command=command, progress=progress)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_dir = args.out / "fidelity" / result.source.name / stamp

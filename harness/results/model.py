@@ -16,6 +16,7 @@ from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
 from .parts import CaseTurn, IFEvalAccuracy, TurnRow
+from .selection import CaseSelection
 from .types import Figure, Interval, StrictModel
 
 SCHEMA_VERSION = 2
@@ -323,10 +324,16 @@ class RunSpec(StrictModel):
     scoring: Scoring = Scoring()
     system_prompt: str | None = None
     judge_guidance: str | None = None
-    generation: dict[str, Any] = {}
+    generation: dict[str, Any] = Field({}, description="the contestants' generation settings as used: the suite's, "
+                                                       "with generation_overrides applied")
+    generation_overrides: dict[str, Any] = Field({}, description="the generation settings given on the command line "
+                                                                 "(--temperature, --max-tokens, --seed)")
     judge_generation: dict[str, Any] = {}
     judging: dict[str, Any] = {}
     exam: dict[str, Any] = {}
+    selection: CaseSelection | None = Field(None, description="how the run's cases were chosen from the suite's; "
+                                                              "null: all of them")
+    no_cache: bool = Field(False, description="the run answered afresh (--no-cache): nothing cached before it was used")
     rubric: dict[str, Any] | None = Field(None, description="the rubric, whole")
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
     labels: list[dict[str, Any]] = Field([], description="the suite's human labels, as read when the run started")
