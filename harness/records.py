@@ -99,7 +99,7 @@ class JudgeScore:
     case_id: str
     model_id: str
     judge_id: str
-    scores: dict[str, int] | None
+    scores: dict[str, int | float] | None  # a multi-turn answer's are means over its turns
     error: str | None
     attempts: int
     rationale: str | None = None

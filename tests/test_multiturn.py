@@ -14,6 +14,7 @@ import pytest
 from harness.adapters import mock
 from harness.adapters.base import GenerationSettings
 from harness.adapters.mock import MockAdapter, MockOptions
+from harness.results.model import Results
 from harness.store import Store, request_key
 from tests.helpers.runs import run_suite
 
@@ -181,3 +182,32 @@ def test_single_turn_answers_keep_their_path_and_cache_key(tmp_path, monkeypatch
     assert keys == [request_key(adapter.fingerprint(), "answer", messages, GenerationSettings().key_dict(),
                                 {"schema": None, "extra": {"case": "only"}})]
     assert stored.turns == [] and stored.completion.text == "system: Be brief.\nuser: hello"
+
+
+def test_score_mode_scores_each_turn_with_its_own_conversation_and_reference(tmp_path, monkeypatch):
+    """MT-bench scores each turn: the judge sees turn 2's answer after turn 2's question (the model's own turn-1
+    answer in the conversation) and turn 2's reference, and the answer's score is the mean over its turns."""
+    monkeypatch.chdir(tmp_path)
+    suite = project(tmp_path, ECHO.rstrip(" ") + """\
+    judge:
+      kind: mock
+      grade_keyword: double
+    """, extra="judge: judge\njudging: {mode: [score], adversarial: 0}\n")
+    results = Results.model_validate(run(suite)[0])
+    scores = results.models[0].judge_scores
+    # The echoing model's turn-2 answer of question 1 holds "Now double it." (9); every other answer scores 3.
+    assert scores.turns["turn 1"].score == pytest.approx(3.0)
+    assert scores.turns["turn 2"].score == pytest.approx(6.0) and scores.turns["turn 2"].n == 2
+    assert scores.overall.score == pytest.approx(((3 + 9) / 2 + 3) / 2)
+    assert "turn 1" not in scores.axes
+    (row,) = next(c for c in results.cases if c.id == "1").answers["echo"].judge_scores
+    assert row.scores == {"overall": 6.0, "turn 1": 3.0, "turn 2": 9.0}
+    sent = [json.loads(r[0]) for r in sqlite3.connect(tmp_path / ".bench" / "bench.sqlite").execute(
+        "SELECT request FROM generations WHERE stage = 'score'")]
+    prompts = [m["content"] for request in sent for m in request["messages"] if m["role"] == "user"]
+    assert len(prompts) == 4  # two questions x two turns
+    turn_two = [p for p in prompts if "Now double it." in p.split("Response", 1)[0]]
+    assert len(turn_two) == 1 and "8" in turn_two[0] and "What is 2+2?" in turn_two[0]
+    page = (tmp_path / "reports" / "mt" / results.run_id / "index.html").read_text()
+    section = page.split('id="judge-scores"', 1)[1].split("</section>", 1)[0]
+    assert "Turn 1" in section and "Turn 2" in section and "6.0" in section

@@ -15,18 +15,12 @@ from ..errors import ConfigError, from_validation
 from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
-from .parts import CaseTurn, IFEvalAccuracy, TurnRow
+from .parts import AxisFigure, CaseTurn, CheckScores, IFEvalAccuracy, JudgeScores, TurnRow  # noqa: F401
 from .selection import CaseSelection
 from .types import Figure, Interval, StrictModel
 
 SCHEMA_VERSION = 2
 
-
-
-class AxisFigure(StrictModel):
-    score: Figure = Field(None, description="mean over cases of the per-case score on this axis (or theme)")
-    ci: Interval = Field(None, description="95% bootstrap interval over cases")
-    n: int | None = Field(None, description="cases that have a score on this axis")
 
 
 class Latency(StrictModel):
@@ -51,26 +45,6 @@ class Latency(StrictModel):
                                                       "are counted at their elapsed time: the TTFT figures are "
                                                       "then lower bounds")
     measured: bool = Field(True, description="false: not measured by bench (answers from a file; its own figures)")
-
-
-class JudgeScores(StrictModel):
-    """The judge's 1-10 scores of a model's answers, each answer scored alone (score mode)."""
-
-    overall: AxisFigure = AxisFigure()
-    axes: dict[str, AxisFigure] = {}
-    unscored: int = Field(0, description="answers the judge gave no parsable score for")
-
-
-class CheckScores(StrictModel):
-    """The rubric score from the criteria code decides alone (checks and flags), judge-graded criteria left out:
-    a figure no judge's trust can change."""
-
-    score: Figure = None
-    ci: Interval = None
-    n: int = 0
-    axes: dict[str, AxisFigure] = {}
-    criteria: int = Field(0, description="criteria decided by code that apply to this model's cases")
-    judged_criteria_left_out: int = Field(0, description="judge-graded criteria not in this figure")
 
 
 class StageErrors(StrictModel):
@@ -245,7 +219,9 @@ class CriterionRow(StrictModel):
 
 class ScoreRow(StrictModel):
     judge: str
-    scores: dict[str, int] | None = None
+    scores: dict[str, int | float] | None = Field(None, description="1-10 per axis and overall; a multi-turn "
+                                                  "answer's are means over its turns, each turn's overall under "
+                                                  "`turn N`")
     rationale: str | None = None
     error: str | None = None
 

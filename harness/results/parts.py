@@ -49,3 +49,31 @@ class IFEvalAccuracy(StrictModel):
     prompt_loose: IFEvalFigure = IFEvalFigure()
     instruction_strict: IFEvalFigure = IFEvalFigure()
     instruction_loose: IFEvalFigure = IFEvalFigure()
+
+
+class AxisFigure(StrictModel):
+    score: Figure = Field(None, description="mean over cases of the per-case score on this axis (or theme)")
+    ci: Interval = Field(None, description="95% bootstrap interval over cases")
+    n: int | None = Field(None, description="cases that have a score on this axis")
+
+
+class JudgeScores(StrictModel):
+    """The judge's 1-10 scores of a model's answers, each answer scored alone (score mode)."""
+
+    overall: AxisFigure = AxisFigure()
+    axes: dict[str, AxisFigure] = {}
+    turns: dict[str, AxisFigure] = Field({}, description="multi-turn cases (MT-bench): the overall score of each "
+                                                         "turn ('turn 1', 'turn 2'), over the cases that have it")
+    unscored: int = Field(0, description="answers the judge gave no parsable score for")
+
+
+class CheckScores(StrictModel):
+    """The rubric score from the criteria code decides alone (checks and flags), judge-graded criteria left out:
+    a figure no judge's trust can change."""
+
+    score: Figure = None
+    ci: Interval = None
+    n: int = 0
+    axes: dict[str, AxisFigure] = {}
+    criteria: int = Field(0, description="criteria decided by code that apply to this model's cases")
+    judged_criteria_left_out: int = Field(0, description="judge-graded criteria not in this figure")
