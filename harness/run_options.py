@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from .adapters.base import GenerationSettings
 from .cases import Case
 from .errors import ConfigError, from_validation
-from .sampling import stratified_sample
+from .case_sample import stratified_sample
 
 UNTAGGED = "(untagged)"
 OVERRIDE_FLAGS = {"temperature": "--temperature", "max_tokens": "--max-tokens", "seed": "--seed"}

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from harness.sampling import allocate, stratified_sample
+from harness.case_sample import allocate, stratified_sample
 
 
 @pytest.mark.parametrize("sizes, n, expected", [
