@@ -145,6 +145,11 @@ def test_a_run_scores_its_models_against_the_reference_and_bench_report_recomput
     stages = results["stages"]
     assert stages["fidelity_s"] is not None and 0 <= stages["fidelity_s"] <= results["wall_time_s"]
     assert stages["answers_s"] is not None
+    # the report shows the table: each candidate's figures, and the reason where a model has none
+    page = (run_dir / "index.html").read_text()
+    table = page.split('<section id="fidelity">', 1)[1].split("</section>", 1)[0]
+    assert "100.0%" in table and "0.0%" in table and "which gives no logits" in table
+    assert f'{good["mean_kl"]:.3g}' in table
 
     # `bench report` computes the section again from the store alone
     shutil.rmtree(tmp_path / "reports")

@@ -37,6 +37,15 @@ def compact(value: Any) -> str:
     return "0" if text == "-0" else text
 
 
+def significant(value: Any) -> str:
+    """Three significant digits, for figures that span orders of magnitude (a KL divergence of 1e-5 or of 0.1)."""
+    return f"{value:.3g}" if is_number(value) else MISSING
+
+
+def significant_interval(ci: Any) -> str:
+    return interval(ci, significant)
+
+
 def compact_interval(ci: Any) -> str:
     return interval(ci, compact)
 
@@ -184,6 +193,7 @@ FILTERS = {
     "usd": usd, "seconds": seconds, "duration": duration, "timestamp": timestamp,
     "interval": interval, "with_interval": with_interval, "pct_interval": pct_interval,
     "pct_with_interval": pct_with_interval, "signed_interval": signed_interval,
-    "rating_interval": rating_interval,
+    "rating_interval": rating_interval, "significant": significant,
+    "significant_interval": significant_interval,
     "bar_width": bar_width, "timing": timing,
 }

@@ -196,6 +196,7 @@ def build_view(results: Results, *, case_details: bool = True) -> dict:
         "gates": [gate.model_dump(mode="json") for gate in results.gates or []],
         "ifeval": [{"id": mid, **results.ifeval[mid].model_dump(mode="json")} for mid in model_order
                    if mid in (results.ifeval or {})],
+        "fidelity": results.fidelity.model_dump(mode="json") if results.fidelity is not None else None,
         "judge_scores": [{"id": m.id, **m.judge_scores.model_dump(mode="json")} for m in results.models
                          if m.judge_scores is not None],
         "cases": case_views(results.cases, model_order) if case_details else [],
