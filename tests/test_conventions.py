@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.cli import main
 from harness.config import load_models
 from harness.registry import create_adapter
+from tests.helpers.fake_anthropic import FakeAnthropic
 from tests.helpers.fake_openai import FakeOpenAI
 from tests.helpers.http_server import LocalServer
 
@@ -25,6 +26,21 @@ def test_openai_base_url_from_the_environment_is_honoured_when_the_entry_gives_n
     monkeypatch.setenv("OPENAI_BASE_URL", "http://elsewhere.invalid/v1")
     (tmp_path / "models.yaml").write_text(MODELS + "    base_url: http://127.0.0.1:9/v1\n")
     assert "127.0.0.1:9" in create_adapter(load_models(tmp_path / "models.yaml")["cloud"]).fingerprint()
+
+
+def test_anthropic_base_url_from_the_environment_is_honoured_when_the_entry_gives_none(tmp_path, monkeypatch):
+    (tmp_path / "models.yaml").write_text("version: 1\nmodels:\n  claude:\n    kind: anthropic\n    model: claude-test\n")
+    with LocalServer(FakeAnthropic(key="sk-ant-env")) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-env")
+        adapter = create_adapter(load_models(tmp_path / "models.yaml")["claude"])
+        assert adapter.fingerprint() == f"anthropic:{server.url}:claude-test"
+        completion = adapter.generate([{"role": "user", "content": "hi"}], _settings())
+        assert completion.error is None and completion.text
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://elsewhere.invalid")
+    (tmp_path / "models.yaml").write_text("version: 1\nmodels:\n  claude:\n    kind: anthropic\n    model: claude-test\n"
+                                          "    base_url: http://127.0.0.1:9\n")
+    assert "127.0.0.1:9" in create_adapter(load_models(tmp_path / "models.yaml")["claude"]).fingerprint()
 
 
 def test_a_dotenv_file_in_the_working_directory_gives_keys(tmp_path, monkeypatch, capsys):
