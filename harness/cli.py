@@ -12,8 +12,8 @@ from .commands import (cmd_compare, cmd_gate, cmd_judge_exam, cmd_models, cmd_pi
                        cmd_schema, cmd_suites)
 from .errors import BenchError
 
-EPILOG = """exit codes: 0 success (gates pass), 1 a gate failed, 2 bad input or configuration, 3 run failed,
-130 interrupted (run the same command again to resume)"""
+EPILOG = """exit codes: 0 success (gates pass), 1 a gate failed, 2 bad input or configuration, 3 run failed or
+stopped at --max-cost, 130 interrupted (run the same command again to resume)"""
 PIPELINE_STEPS = ("base", "sft", "qat", "export")
 
 
@@ -91,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--judge", default=None, metavar="M",
                      help="judge model id, a,b for a panel, or none (default: the suite's)")
     run.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N cases")
+    run.add_argument("--repeat", type=int, default=None, metavar="N",
+                     help="ask each case N times at the suite's temperature (above 0); default: the suite's "
+                          "generation.samples, or 1")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the calls per stage, how many the cache holds, tokens and cost; call no model")
+    run.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    run.add_argument("--max-cost", type=float, default=None, metavar="USD",
+                     help="stop starting calls before this run's spend could pass USD (exit 3); run again with a "
+                          "higher cap to resume")
     run.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                      help="reports root; the report goes to DIR/<suite>/<run-id>/ (default: reports)")
     _gate_options(run, after_run=True)

@@ -12,6 +12,14 @@ def cmd_run(args) -> int:
     from .evaluate import run_suite
     from .gates.output import report_verdicts
 
+    if args.json and not args.dry_run:
+        raise ConfigError("--json goes with --dry-run", key="--json")
+    if args.max_cost is not None and not 0 <= args.max_cost < float("inf"):
+        raise ConfigError(f"expected an amount of USD, 0 or more, got {args.max_cost}", key="--max-cost")
+    if args.dry_run:
+        from .dry_run_output import dry_run_command
+
+        return dry_run_command(args)
     gates = None
     specs = [g for g in args.gate or [] if g]
     if specs:
@@ -20,7 +28,7 @@ def cmd_run(args) -> int:
         gates = parse_gates(specs, "--gate")
     results, index = run_suite(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge,
                                limit=args.limit, reports_dir=args.out, store_path=args.store, quiet=args.quiet,
-                               gates=gates)
+                               gates=gates, repeat=args.repeat, max_cost=args.max_cost)
     _print_summary(results)
     print(f"report: {index}")
     if args.gate is None:

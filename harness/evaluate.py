@@ -20,17 +20,13 @@ from .adapters.base import Adapter
 from .cases import Case
 from .config import LoadedSuite, ModelEntry, find_suite, load_models, load_suite
 from .errors import ConfigError
-from .executor import Call, Executor, describe_lane, make_ask
+from .executor import Executor, describe_lane, make_ask
 from .files import portable_path, stable_hash
 from .flags import DEFAULT_POLICY
-from .grading import flag_answers, grade_answers
-from .judge.adversarial import run_planted_trials
-from .judge.compare import guidance, judge_answers
-from .judge.exam import exam_pairs, run_exam
+from .judge.compare import guidance
 from .judge import prompts
-from .judge.score import score_answers
 from .labels import read_labels
-from .records import Answer
+from .sampling import repeated
 from .registry import create_adapter
 from .results.model import Results, StageTimes
 from .store import Store
@@ -52,11 +48,20 @@ class Plan:
     def suite(self):
         return self.loaded.suite
 
+    @property
+    def samples(self) -> int:
+        """Samples of each case each model is asked for (harness.sampling)."""
+        return self.loaded.suite.generation.samples
+
 
 def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None,
-              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None) -> Plan:
+              judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None,
+              repeat: int | None = None) -> Plan:
+    """`repeat`: samples of each case (`--repeat`), instead of the suite's `generation.samples`."""
     models = load_models(Path(models_path))
     loaded = load_suite(find_suite(str(suite), Path.cwd()), models)
+    if repeat is not None:
+        loaded.suite = loaded.suite.model_copy(update={"generation": repeated(loaded, repeat)})
     ids = model_ids or loaded.suite.models
     for mid in ids:
         if mid not in models:
@@ -134,33 +139,6 @@ def open_run(store: Store, plan: Plan, adapters: dict[str, Adapter], log) -> str
     return run_id
 
 
-def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, store: Store,
-                 run_id: str) -> dict[tuple[str, str], Answer]:
-    """Every model answers every case (the suite's system prompt first); the answers are flagged (harness.flags)
-    and stored together."""
-    suite = plan.suite
-    order = {mid: i for i, mid in enumerate(plan.model_ids)}
-    calls = []
-    for case in plan.cases:
-        messages = case.chat()
-        if suite.system_prompt and messages[0]["role"] != "system":
-            messages = [{"role": "system", "content": suite.system_prompt}, *messages]
-        for mid in plan.model_ids:
-            calls.append(Call(adapters[mid], "answer", messages, suite.generation, extra={"case": case.id}))
-    # Models one after the other in the list keeps each llama.cpp context warm.
-    calls.sort(key=lambda c: order[c.adapter.model_id])
-    executor.run(calls, "answers")
-    out: dict[tuple[str, str], Answer] = {}
-    keyed = []
-    for call in calls:
-        answer = Answer(call.extra["case"], call.adapter.model_id, call.result)
-        keyed.append((answer, call.key))
-        out[(answer.case_id, answer.model_id)] = answer
-    flag_answers(plan.cases, out, suite.system_prompt)
-    store.save_answers(run_id, keyed)
-    return out
-
-
 class StageClock:
     """Seconds per stage of this command, each recorded in the store as it ends (so `bench report` shows them
     and an interrupted run keeps those it finished)."""
@@ -175,52 +153,16 @@ class StageClock:
 
 
 def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: str, progress,
-               clock: StageClock | None = None) -> None:
-    suite, rubric = plan.suite, plan.loaded.rubric
-    clock = clock or StageClock(store, run_id)
-    executor = Executor(store, run_id, progress)
+               clock: StageClock | None = None, budget=None) -> None:
+    """Every stage (harness.stages), each stage's rows stored as it ends; `budget` (harness.budget) caps the
+    run's spend."""
+    from .stages import run_all
+
+    suite = plan.suite
+    executor = Executor(store, run_id, progress, budget)
     ask = make_ask(executor, adapters, suite.judge_generation, suite.judging.max_retries)
-    judging = suite.judging
     with progress:
-        began = time.perf_counter()
-        answers = answer_cases(plan, adapters, executor, store, run_id)
-        clock.record("answers", began)
-        began = time.perf_counter()
-        shown = {"reference": judging.reference, "rationale": judging.rationale}
-        grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria,
-                      {**DEFAULT_POLICY, **suite.scoring.flagged}, **shown)
-        store.save_grades(run_id, list(answers.values()))
-        clock.record("grading", began)
-        said = guidance(suite.judge_guidance, rubric.description if rubric else None)
-        if judging.comparison:
-            began = time.perf_counter()
-            store.save_judgment(run_id, list(judge_answers(
-                plan.cases, plan.model_ids, plan.judge_ids, answers, mode=judging.comparison, orders=judging.orders,
-                seed=judging.seed, baseline=judging.baseline, guidance=said, ask=ask, **shown)))
-            clock.record("judging", began)
-        if plan.judge_ids and "score" in judging.modes:
-            began = time.perf_counter()
-            store.save_score(run_id, list(score_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                                        rubric.axes if rubric else [], guidance=said, ask=ask,
-                                                        **shown)))
-            clock.record("scoring", began)
-        if plan.judge_ids and judging.adversarial:
-            began = time.perf_counter()
-            store.save_trial(run_id, list(run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                                             judging.adversarial, judging.seed, said, ask, **shown)))
-            clock.record("adversarial", began)
-        if plan.judge_ids and suite.exam.pairs:
-            began = time.perf_counter()
-            store.save_exam_trial(run_id, list(run_exam_stage(plan, ask, said)))
-            clock.record("exam", began)
-
-
-def run_exam_stage(plan: Plan, ask, said: str) -> list:
-    """The judge's exam over the suite's cases with a reference, in the run's judging mode."""
-    suite, rubric = plan.suite, plan.loaded.rubric
-    pairs = exam_pairs(plan.loaded.cases, suite.exam.pairs, suite.exam.seed, suite.exam.corruptions)
-    return run_exam(pairs, plan.judge_ids, mode=suite.judging.comparison or "score", guidance=said, ask=ask,
-                    axes=rubric.axes if rubric else [], rationale=suite.judging.rationale)
+        run_all(plan, adapters, executor, ask, store=store, run_id=run_id, clock=clock or StageClock(store, run_id))
 
 
 def finished_results(store: Store, run_id: str) -> Results:
@@ -236,9 +178,11 @@ def finished_results(store: Store, run_id: str) -> Results:
 def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), model_ids: list[str] | None = None,
               judge: str | None = None, limit: int | None = None, reports_dir: Path = Path("reports"),
               store_path: Path = Path(".bench/bench.sqlite"), quiet: bool = False,
-              gates: list[Any] | None = None) -> tuple[Results, Path]:
+              gates: list[Any] | None = None, repeat: int | None = None,
+              max_cost: float | None = None) -> tuple[Results, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
-    suite's gates as the ones this run records and evaluates. The wall time and the stage times cover the
+    suite's gates as the ones this run records and evaluates; `repeat` asks for that many samples of each case
+    (harness.sampling); `max_cost` caps the run's spend in USD (harness.budget). The wall time and the stage times cover the
     whole command: loading, the model stages, the statistics and the report."""
     from rich.console import Console
 
@@ -246,7 +190,8 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
 
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
-    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates)
+    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, gates=gates,
+                     repeat=repeat)
     adapters = {mid: create_adapter(plan.entries[mid]) for mid in dict.fromkeys([*plan.model_ids, *plan.judge_ids])}
     store = Store(Path(store_path))
     run_id = ""
@@ -255,11 +200,18 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         clock = StageClock(store, run_id)
         clock.record("setup", started)
         console.print(plain("bench run", "bold") + plain(
-            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x {len(plan.model_ids)} models, "
+            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases x {len(plan.model_ids)} models"
+            f"{f', {plan.samples} samples of each case' if plan.samples > 1 else ''}, "
             f"judge {'+'.join(plan.judge_ids) or 'none'} ({'+'.join(plan.suite.judging.modes)}) (run {run_id})"), highlight=False)
         for adapter in adapters.values():
             console.print("  " + describe_lane(adapter), markup=False, highlight=False)
-        run_stages(plan, adapters, store, run_id, make_progress(console), clock)
+        budget = None
+        if max_cost is not None:
+            from .budget import start_budget
+
+            budget = start_budget(store, run_id, max_cost, adapters.values(),
+                                  lambda m: console.print("  " + m, markup=False, highlight=False))
+        run_stages(plan, adapters, store, run_id, make_progress(console), clock, budget)
         store.finish_stages(run_id)
         return _finish(store, run_id, plan, reports_dir, clock, started)
     except BaseException:
@@ -280,6 +232,7 @@ def judge_exam(suite: str | Path, *, models_path: Path, judge: str | None, store
 
     from .progress import make_progress
     from .results.scored import exam_summary
+    from .stages import run_exam_stage
 
     plan = load_plan(suite, models_path=models_path, judge=judge)
     if not plan.judge_ids:

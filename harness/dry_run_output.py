@@ -1,0 +1,58 @@
+"""`bench run --dry-run`: the plan (harness.plan_cost) as a table, or as JSON with `--json`."""
+
+from __future__ import annotations
+
+import json
+
+from .plan_cost import DryRun, dry_run
+
+
+def dry_run_command(args) -> int:
+    plan = dry_run(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge, limit=args.limit,
+                   repeat=args.repeat, store_path=args.store)
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_plan(plan)
+    return 0
+
+
+def print_plan(plan: DryRun, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .progress import plain
+    from .report import formatting as fmt
+
+    console = console or Console()
+    samples = f", {plan.samples} samples of each case" if plan.samples > 1 else ""
+    title = (f"dry run: {plan.suite}, {plan.cases} cases x {len(plan.models)} models{samples}, judge "
+             f"{'+'.join(plan.judges) or 'none'}")
+    table = Table(title=plain(title))
+    for column in ("stage", "model", "calls", "cached", "new", "in tok~", "out tok max", "out/call cached",
+                   "USD max", "USD exp."):
+        table.add_column(plain(column), justify="left" if column in ("stage", "model") else "right")
+    for r in plan.rows:
+        mean = r["cached_mean_output_tokens"]
+        table.add_row(*map(plain, (r["name"], r["model"], fmt.count(r["calls"]), fmt.count(r["cached"]),
+                                   fmt.count(r["to_make"]), fmt.count(r["input_tokens"]),
+                                   fmt.count(r["output_tokens_max"]),
+                                   "-" if mean is None else f"{mean:.0f}",
+                                   fmt.usd(r["usd_max"]), fmt.usd(r["usd_expected"]))))
+    console.print(table)
+    models = Table(title=plain("per model"))
+    for column in ("model", "roles", "new", "cached", "USD max", "USD exp."):
+        models.add_column(plain(column), justify="left" if column in ("model", "roles") else "right")
+    for m in plan.per_model:
+        models.add_row(*map(plain, (m["model"], ", ".join(m["roles"]), fmt.count(m["to_make"]),
+                                    fmt.count(m["cached"]),
+                                    fmt.usd(m["usd_max"]) if m["priced"] else "no prices",
+                                    fmt.usd(m["usd_expected"]) if m["priced"] else "no prices")))
+    console.print(models)
+    if plan.resumes:
+        console.print(f"this command would resume the unfinished run {plan.resumes}", markup=False, highlight=False)
+    console.print("columns: new = calls to make; in tok~ = estimated input tokens of those; out tok max = their "
+                  "max_tokens; out/call cached = mean output tokens of this model's cached calls of the stage; "
+                  "USD exp. = at that mean", markup=False, highlight=False)
+    for note in plan.notes:
+        console.print("note: " + note, markup=False, highlight=False)
