@@ -61,6 +61,9 @@ def _print_summary(results) -> None:
     gen, judge = results.generation, results.judge
     console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
                   f"wall time {fmt.duration(results.wall_time_s)}", markup=False, highlight=False)
+    if results.cost is not None and results.cost.total_usd is not None:
+        console.print(f"cost: {fmt.usd(results.cost.spent_usd)} spent by this run, {fmt.usd(results.cost.total_usd)} "
+                      f"for every call (cached ones at their cost)", markup=False, highlight=False)
     if judge.id:
         audit = judge.audit
         trust = "" if audit is None or audit.trusted is None else (

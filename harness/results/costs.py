@@ -32,7 +32,10 @@ def cost_figures(rows: list[dict], model_ids: list[str], judge_ids: list[str]) -
         elif cost is not None and mine["spent_usd"] is None:
             mine["spent_usd"] = 0.0  # priced, but all from the cache so far: nothing spent
     spent = total = None
+    order = list(ROLES.values())
     for model in models.values():
+        model["roles"] = dict(sorted(model["roles"].items(),
+                                     key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
         for role in model["roles"].values():
             model["spent_usd"] = _add(model.get("spent_usd"), role["spent_usd"])
             model["total_usd"] = _add(model.get("total_usd"), role["total_usd"])
