@@ -225,3 +225,17 @@ def test_a_store_from_before_repeats_opens_and_its_runs_rebuild(tmp_path, monkey
     # The same command again answers everything from the migrated cache.
     assert _run(tmp_path) == 0
     assert _latest(tmp_path)["generation"]["calls"] == 0
+
+
+def test_a_mock_that_does_not_sample_keeps_its_fingerprint(tmp_path):
+    # The fingerprints bench gave these models before sample_by_seed existed: their cached calls stay valid.
+    from harness.config import load_models
+    from harness.registry import create_adapter
+
+    write_project(tmp_path)
+    models = load_models(tmp_path / "models.yaml")
+    assert {mid: create_adapter(entry).fingerprint() for mid, entry in models.items()} == {
+        "good": "mock:665bb742e0cbfafc", "bad": "mock:f9a2c37918ad89f3", "judge": "mock:5a1294fe4916e109"}
+    sampling = models["good"].model_copy(update={"options": models["good"].options.model_copy(
+        update={"sample_by_seed": True})})
+    assert create_adapter(sampling).fingerprint() != "mock:665bb742e0cbfafc"

@@ -58,7 +58,9 @@ class MockAdapter(Adapter):
         self._lock = threading.Lock()
 
     def fingerprint(self) -> str:
-        return "mock:" + stable_hash(self.options.model_dump())[:16]
+        # sample_by_seed only when on: a mock that does not sample keeps the fingerprint (and cache) it had before
+        options = self.options.model_dump(exclude=set() if self.options.sample_by_seed else {"sample_by_seed"})
+        return "mock:" + stable_hash(options)[:16]
 
     def generate(self, messages: list[Message], settings: GenerationSettings,
                  json_schema: dict[str, Any] | None = None) -> Completion:
