@@ -126,6 +126,12 @@ def test_scores_take_the_case_as_the_unit(tmp_path, monkeypatch):
     good = next(m for m in results["models"] if m["id"] == "good")
     assert good["repeats"]["consistency"] == 1.0  # the same answer every time
     assert good["repeats"]["pass_hat_k"] is None and "judge" in good["repeats"]["pass_hat_k_reason"]
+    runs = sorted((tmp_path / "reports" / "mini").iterdir())
+    page = (runs[-1] / "index.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="repeats">'):]
+    section = section[:section.index("</section>")]
+    assert section.count("<tr><td class=\"mono\">") == 2  # one row per model
+    assert f"{varied['repeats']['consistency'] * 100:.1f}% <span class=\"small muted\">of {varied['repeats']['units']}</span>" in section
 
 
 def test_every_sample_is_judged_and_win_rates_pool_samples_per_case(tmp_path, monkeypatch):
