@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from .plan_cost import DryRun, dry_run
 
@@ -19,36 +20,26 @@ def dry_run_command(args) -> int:
 
 def print_plan(plan: DryRun, console=None) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    from .progress import plain
     from .report import formatting as fmt
 
-    console = console or Console()
+    # Off a terminal (a log, a pipe) rich assumes 80 columns, too few for the table: give it room.
+    console = console or Console(width=None if sys.stdout.isatty() else 150)
     samples = f", {plan.samples} samples of each case" if plan.samples > 1 else ""
     title = (f"dry run: {plan.suite}, {plan.cases} cases x {len(plan.models)} models{samples}, judge "
              f"{'+'.join(plan.judges) or 'none'}")
-    table = Table(title=plain(title))
-    for column in ("stage", "model", "calls", "cached", "new", "in tok~", "out tok max", "out/call cached",
-                   "USD max", "USD exp."):
-        table.add_column(plain(column), justify="left" if column in ("stage", "model") else "right")
+    rows = []
     for r in plan.rows:
         mean = r["cached_mean_output_tokens"]
-        table.add_row(*map(plain, (r["name"], r["model"], fmt.count(r["calls"]), fmt.count(r["cached"]),
-                                   fmt.count(r["to_make"]), fmt.count(r["input_tokens"]),
-                                   fmt.count(r["output_tokens_max"]),
-                                   "-" if mean is None else f"{mean:.0f}",
-                                   fmt.usd(r["usd_max"]), fmt.usd(r["usd_expected"]))))
-    console.print(table)
-    models = Table(title=plain("per model"))
-    for column in ("model", "roles", "new", "cached", "USD max", "USD exp."):
-        models.add_column(plain(column), justify="left" if column in ("model", "roles") else "right")
-    for m in plan.per_model:
-        models.add_row(*map(plain, (m["model"], ", ".join(m["roles"]), fmt.count(m["to_make"]),
-                                    fmt.count(m["cached"]),
-                                    fmt.usd(m["usd_max"]) if m["priced"] else "no prices",
-                                    fmt.usd(m["usd_expected"]) if m["priced"] else "no prices")))
-    console.print(models)
+        rows.append((r["name"], r["model"], fmt.count(r["calls"]), fmt.count(r["cached"]), fmt.count(r["to_make"]),
+                     fmt.count(r["input_tokens"]), fmt.count(r["output_tokens_max"]),
+                     "-" if mean is None else f"{mean:.0f}", fmt.usd(r["usd_max"]), fmt.usd(r["usd_expected"])))
+    console.print(_table(title, ("stage", "model", "calls", "cached", "new", "in tok~", "out tok max",
+                                 "out/call cached", "USD max", "USD exp."), rows, left=2))
+    rows = [(m["model"], ", ".join(m["roles"]), fmt.count(m["to_make"]), fmt.count(m["cached"]),
+             fmt.usd(m["usd_max"]) if m["priced"] else "no prices",
+             fmt.usd(m["usd_expected"]) if m["priced"] else "no prices") for m in plan.per_model]
+    console.print(_table("per model", ("model", "roles", "new", "cached", "USD max", "USD exp."), rows, left=2))
     if plan.resumes:
         console.print(f"this command would resume the unfinished run {plan.resumes}", markup=False, highlight=False)
     console.print("columns: new = calls to make; in tok~ = estimated input tokens of those; out tok max = their "
@@ -56,3 +47,18 @@ def print_plan(plan: DryRun, console=None) -> None:
                   "USD exp. = at that mean", markup=False, highlight=False)
     for note in plan.notes:
         console.print("note: " + note, markup=False, highlight=False)
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple], left: int):
+    """A rich table whose cells are never cut: each column at least as wide as its widest cell (headers wrap)."""
+    from rich.table import Table
+
+    from .progress import plain
+
+    table = Table(title=plain(title))
+    for i, column in enumerate(columns):
+        widest = max((len(str(row[i])) for row in rows), default=1)
+        table.add_column(plain(column), justify="left" if i < left else "right", min_width=widest, overflow="fold")
+    for row in rows:
+        table.add_row(*map(plain, map(str, row)))
+    return table
