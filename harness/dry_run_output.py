@@ -38,13 +38,16 @@ def print_plan(plan: DryRun, console=None) -> None:
                                  "out/call cached", "USD max", "USD exp."), rows, left=2))
     rows = [(m["model"], ", ".join(m["roles"]), fmt.count(m["to_make"]), fmt.count(m["cached"]),
              fmt.usd(m["usd_max"]) if m["priced"] else "no prices",
-             fmt.usd(m["usd_expected"]) if m["priced"] else "no prices") for m in plan.per_model]
-    console.print(_table("per model", ("model", "roles", "new", "cached", "USD max", "USD exp."), rows, left=2))
+             fmt.usd(m["usd_expected"]) if m["priced"] else "no prices", fmt.usd(m["cached_usd"]))
+            for m in plan.per_model]
+    console.print(_table("per model", ("model", "roles", "new", "cached", "USD max", "USD exp.", "USD of cached"),
+                         rows, left=2))
     if plan.resumes:
         console.print(f"this command would resume the unfinished run {plan.resumes}", markup=False, highlight=False)
     console.print("columns: new = calls to make; in tok~ = estimated input tokens of those; out tok max = their "
                   "max_tokens; out/call cached = mean output tokens of this model's cached calls of the stage; "
-                  "USD exp. = at that mean", markup=False, highlight=False)
+                  "USD exp. = at that mean; USD of cached = what the cached calls cost when they were made (not spent "
+                  "again)", markup=False, highlight=False)
     for note in plan.notes:
         console.print("note: " + note, markup=False, highlight=False)
 

@@ -161,6 +161,12 @@ def _usd(prices, input_tokens: float, output_tokens: float | None) -> float | No
     return None if prices is None or output_tokens is None else prices.cost(int(input_tokens), int(output_tokens))
 
 
+def _known_sum(values) -> float | None:
+    """The sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
 def summarize(plan, adapters: dict, executor: DryExecutor, resumes: str | None) -> DryRun:
     out = DryRun(plan.suite.name, len(plan.cases), plan.samples, plan.model_ids, plan.judge_ids, resumes)
     order = list(STAGE_NAMES)
@@ -192,7 +198,8 @@ def summarize(plan, adapters: dict, executor: DryExecutor, resumes: str | None) 
                               "roles": sorted({STAGE_NAMES.get(r["stage"], r["stage"]) for r in mine},
                                               key=lambda n: list(STAGE_NAMES.values()).index(n)),
                               "to_make": sum(r["to_make"] for r in mine), "cached": sum(r["cached"] for r in mine),
-                              "usd_max": total("usd_max"), "usd_expected": total("usd_expected")})
+                              "usd_max": total("usd_max"), "usd_expected": total("usd_expected"),
+                              "cached_usd": _known_sum(r["cached_usd"] for r in mine)})
     out.notes = [
         "no model was called and no weights were loaded: the cache keys need only the models' fingerprints",
         "input tokens: characters / 4 + 4 per message (no tokenizer loaded); output: max_tokens is the upper bound, "

@@ -149,6 +149,8 @@ def test_cost_per_model_and_role_with_an_openai_judge_with_prices(tmp_path, monk
     assert all(r["to_make"] == 0 for r in printed["rows"])
     cached_usd = sum(r["cached_usd"] for r in printed["rows"] if r["model"] == "gpt-judge")
     assert cached_usd == pytest.approx(first["cost"]["total_usd"])
+    assert next(m for m in printed["per_model"] if m["model"] == "gpt-judge")["cached_usd"] == pytest.approx(cached_usd)
+    assert next(m for m in printed["per_model"] if m["model"] == "good")["cached_usd"] is None  # no prices
 
 
 def test_max_cost_stops_before_the_cap_and_a_higher_cap_resumes(tmp_path, monkeypatch, capsys):
