@@ -128,6 +128,7 @@ def test_cost_per_model_and_role_with_an_openai_judge_with_prices(tmp_path, monk
         printed = json.loads(capsys.readouterr().out)
         assert _run(tmp_path) == 0  # all from the cache: nothing spent, the same total
     first, second = sorted((tmp_path / "reports" / "mini").iterdir(), key=lambda p: p.stat().st_mtime)
+    page = (first / "index.html").read_text(encoding="utf-8")
     first, second = (json.loads((p / "results.json").read_text()) for p in (first, second))
     store = Store(tmp_path / ".bench" / "bench.sqlite")
     try:
@@ -142,6 +143,8 @@ def test_cost_per_model_and_role_with_an_openai_judge_with_prices(tmp_path, monk
         assert role["calls"] == row["n"] and role["cached"] == 0
         assert role["spent_usd"] == pytest.approx(row["usd"]) and role["total_usd"] == pytest.approx(row["usd"])
     assert sum(r["usd"] for r in rows) > 0
+    for role in ("grading", "ranking", "scoring", "exam", "planted"):  # the report's cost table, a row per role
+        assert f'<tr><td class="mono">gpt-judge</td><td>{role}</td>' in page
     assert first["cost"]["spent_usd"] == pytest.approx(sum(r["usd"] for r in rows))
     assert next(m for m in first["cost"]["models"] if m["id"] == "good")["spent_usd"] is None  # no prices
     assert second["cost"]["spent_usd"] == 0 and second["cost"]["total_usd"] == pytest.approx(first["cost"]["total_usd"])
