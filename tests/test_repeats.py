@@ -245,3 +245,26 @@ def test_a_mock_that_does_not_sample_keeps_its_fingerprint(tmp_path):
     sampling = models["good"].model_copy(update={"options": models["good"].options.model_copy(
         update={"sample_by_seed": True})})
     assert create_adapter(sampling).fingerprint() != "mock:665bb742e0cbfafc"
+
+
+def test_compare_pairs_case_means_over_samples(tmp_path, monkeypatch):
+    from harness.compare import N_BOOT, SEED, compare_runs
+    from harness.results.model import Results
+
+    monkeypatch.chdir(tmp_path)
+    suite = _project(tmp_path, n_cases=6, judged=False)
+    assert _run(tmp_path, "--repeat", "3") == 0
+    old = _latest(tmp_path)
+    suite.write_text(suite.read_text().replace("seed: 5", "seed: 50"))
+    assert _run(tmp_path, "--repeat", "3") == 0
+    new = _latest(tmp_path)
+
+    def means(results: dict) -> list[float]:
+        return [float(np.mean([a["score"] for a in [c["answers"]["varied"], *c["samples"]["varied"]]]))
+                for c in results["cases"]]
+
+    change = next(m for m in compare_runs(Results.model_validate(old), Results.model_validate(new)).models
+                  if m.id == "varied")
+    expected = stats.paired_bootstrap(means(new), means(old), n_boot=N_BOOT, seed=SEED)
+    assert change.score.n == 6 and means(new) != means(old)
+    assert change.score.diff == pytest.approx(expected[0]) and change.score.ci == pytest.approx(list(expected[1]))
