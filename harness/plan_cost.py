@@ -204,8 +204,9 @@ def summarize(plan, adapters: dict, executor: DryExecutor, resumes: str | None) 
         "no model was called and no weights were loaded: the cache keys need only the models' fingerprints",
         "input tokens: characters / 4 + 4 per message (no tokenizer loaded); output: max_tokens is the upper bound, "
         "'expected' uses the mean of the same model's cached calls of the stage",
-        "answers not in the cache are assumed answered, unflagged and distinct, verdicts not in the cache to parse: "
-        "the calls to make are an upper bound (unparsed verdicts add up to judging.max_retries re-asks each)",
+        "answers not in the cache are assumed answered, unflagged and distinct (the judge calls built on them are "
+        "an upper bound), verdicts not in the cache to parse at the first try (each that does not adds up to "
+        "judging.max_retries re-asks, not counted here)",
     ]
     return out
 
