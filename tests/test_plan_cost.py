@@ -57,8 +57,8 @@ def _dry(root: Path, **kwargs):
 
 
 def _latest(root: Path) -> dict:
-    runs = sorted((root / "reports" / "mini").iterdir(), key=lambda p: p.stat().st_mtime)
-    return json.loads((runs[-1] / "results.json").read_text(encoding="utf-8"))
+    runs = sorted((root / "reports" / "mini").glob("*/results.json"), key=lambda p: p.stat().st_mtime_ns)
+    return json.loads(runs[-1].read_text(encoding="utf-8"))
 
 
 def _by_stage(results: dict) -> dict:
@@ -127,7 +127,8 @@ def test_cost_per_model_and_role_with_an_openai_judge_with_prices(tmp_path, monk
         assert main(["run", "suites/mini.yaml", "--dry-run", "--json"]) == 0
         printed = json.loads(capsys.readouterr().out)
         assert _run(tmp_path) == 0  # all from the cache: nothing spent, the same total
-    first, second = sorted((tmp_path / "reports" / "mini").iterdir(), key=lambda p: p.stat().st_mtime)
+    first, second = sorted((tmp_path / "reports" / "mini").iterdir(),
+                           key=lambda p: (p / "results.json").stat().st_mtime_ns)
     page = (first / "index.html").read_text(encoding="utf-8")
     first, second = (json.loads((p / "results.json").read_text()) for p in (first, second))
     store = Store(tmp_path / ".bench" / "bench.sqlite")

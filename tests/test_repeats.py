@@ -50,8 +50,9 @@ def _run(root: Path, *extra: str) -> int:
 
 
 def _latest(root: Path) -> dict:
-    runs = sorted((root / "reports" / "mini").iterdir())
-    return json.loads((runs[-1] / "results.json").read_text(encoding="utf-8"))
+    # by time written: run ids made in the same second do not sort in the order they were made
+    runs = sorted((root / "reports" / "mini").glob("*/results.json"), key=lambda p: p.stat().st_mtime_ns)
+    return json.loads(runs[-1].read_text(encoding="utf-8"))
 
 
 def test_a_greedy_repeat_is_refused_naming_the_flag_and_the_key(tmp_path, monkeypatch, capsys):
