@@ -130,6 +130,7 @@ def test_cost_per_model_and_role_with_an_openai_judge_with_prices(tmp_path, monk
     first, second = sorted((tmp_path / "reports" / "mini").iterdir(),
                            key=lambda p: (p / "results.json").stat().st_mtime_ns)
     page = (first / "index.html").read_text(encoding="utf-8")
+    summary = (second / "summary.md").read_text(encoding="utf-8")
     first, second = (json.loads((p / "results.json").read_text()) for p in (first, second))
     store = Store(tmp_path / ".bench" / "bench.sqlite")
     try:
@@ -148,6 +149,7 @@ def test_cost_per_model_and_role_with_an_openai_judge_with_prices(tmp_path, monk
         assert f'<tr><td class="mono">gpt-judge</td><td>{role}</td>' in page
     assert first["cost"]["spent_usd"] == pytest.approx(sum(r["usd"] for r in rows))
     assert next(m for m in first["cost"]["models"] if m["id"] == "good")["spent_usd"] is None  # no prices
+    assert f"cost $0 spent, ${second['cost']['total_usd']:.4f} with cached calls" in summary
     assert second["cost"]["spent_usd"] == 0 and second["cost"]["total_usd"] == pytest.approx(first["cost"]["total_usd"])
     assert {r["stage"] for r in printed["rows"]} >= {"answer", "grade", "judge", "score", "adversarial", "exam"}
     assert all(r["to_make"] == 0 for r in printed["rows"])

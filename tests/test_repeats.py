@@ -132,6 +132,7 @@ def test_scores_take_the_case_as_the_unit(tmp_path, monkeypatch):
     section = page[page.index('<section id="repeats">'):]
     section = section[:section.index("</section>")]
     assert section.count("<tr><td class=\"mono\">") == 2  # one row per model
+    assert "judge judge (rank) · 3 samples of each case" in (runs[-1] / "summary.md").read_text(encoding="utf-8")
     assert f"{varied['repeats']['consistency'] * 100:.1f}% <span class=\"small muted\">of {varied['repeats']['units']}</span>" in section
 
 
