@@ -212,3 +212,18 @@ def test_token_estimates_and_the_budget_by_hand():
     with pytest.raises(BudgetExceeded):
         budget.reserve(Call)  # once stopped, no call starts
     assert budget.spent_usd == pytest.approx(worst * 0.75) and budget.in_flight_usd == pytest.approx(worst)
+
+
+def test_the_dry_run_of_the_default_suite_loads_no_weights(tmp_path, monkeypatch):
+    llama_cpp = pytest.importorskip("llama_cpp")
+
+    def load(*args, **kwargs):
+        raise AssertionError("the dry run loaded a model's weights")
+
+    monkeypatch.setattr(llama_cpp, "Llama", load)
+    root = Path(__file__).resolve().parents[1]
+    plan = dry_run(root / "suites" / "sbar-intake.yaml", models_path=root / "models.yaml", limit=2,
+                   store_path=tmp_path / "bench.sqlite")
+    assert plan.models == ["smollm2-135m", "gemma3-270m"] and plan.cases == 2
+    assert plan.by_stage()["answer"] == {"calls": 4, "cached": 0}
+    assert not (tmp_path / "bench.sqlite").exists()
