@@ -2,7 +2,7 @@
 
 Three formats are read as they are:
 - bench's own JSONL: `{"case_id": ..., "turn": 1, "text": ..., "ttft_s", "latency_s", "output_tokens",
-  "input_tokens"}` (the last four optional; `turn` defaults to 1);
+  "input_tokens", "model"}` (the last five optional; `turn` defaults to 1);
 - Arena-Hard-Auto `model_answer/<model>.jsonl` rows: `uid`, `model`, `messages` whose assistant `content`
   is an object with `answer`, and `metadata.token_len`;
 - AlpacaEval output lists: a JSON list (or JSONL) of `instruction`, `output`, `generator`;
@@ -80,6 +80,7 @@ class _BenchAnswer(_Strict):
     latency_s: float | None = Field(None, ge=0)
     output_tokens: int | None = Field(None, ge=0)
     input_tokens: int | None = Field(None, ge=0)
+    model: str | None = Field(None, min_length=1)  # a file holding the answers of several models
 
 
 class _Loose(BaseModel):
@@ -134,7 +135,7 @@ def _records(fmt: AnswerFormat, row: dict, lineno: int) -> list[AnswerRecord]:
     """The answers of one row; raises ValidationError or ValueError (with a key) on a malformed row."""
     if fmt == "bench":
         r = _BenchAnswer.model_validate(row)
-        return [AnswerRecord(str(r.case_id), r.turn, r.text, None, r.ttft_s, r.latency_s, r.output_tokens,
+        return [AnswerRecord(str(r.case_id), r.turn, r.text, r.model, r.ttft_s, r.latency_s, r.output_tokens,
                              r.input_tokens, lineno)]
     if fmt == "arena-hard":
         r = _ArenaAnswer.model_validate(row)
@@ -185,11 +186,14 @@ class _KeyedProblem(ValueError):
         self.key, self.message = key, message
 
 
-def read_answers(path: Path, format: AnswerFormat | Literal["auto"] = "auto") -> AnswerFile:
+def read_answers(path: Path, format: AnswerFormat | Literal["auto"] = "auto", model: str | None = None) -> AnswerFile:
     """Every answer in the file, keyed by (case id, turn), and the problems found on the way.
 
+    `model` keeps only the rows of that model (the name a row gives: Arena-Hard `model`, AlpacaEval
+    `generator`, FastChat `model_id`, bench `model`); `models` still lists every name in the file.
     Raises ConfigError only when the file as a whole cannot be used: missing, not JSON lines or a
-    JSON list, no answer row at all, or (with `format="auto"`) a first row of no known format.
+    JSON list, no answer row at all (of `model`, when given), or (with `format="auto"`) a first row of
+    no known format.
     """
     path = Path(path)
     where = str(path)
@@ -197,6 +201,7 @@ def read_answers(path: Path, format: AnswerFormat | Literal["auto"] = "auto") ->
     result: AnswerFile | None = None
     first_line: dict[tuple[str, int], int] = {}
     problems: list[AnswerProblem] = []
+    named: list[str] = []  # every model name the rows give
     for lineno, row in iter_json_rows(path, "answers file"):
         if isinstance(row, ConfigError):
             problems.append(AnswerProblem(where, lineno, None, row.detail))
@@ -220,6 +225,11 @@ def read_answers(path: Path, format: AnswerFormat | Literal["auto"] = "auto") ->
         except _KeyedProblem as exc:
             problems.append(AnswerProblem(where, lineno, exc.key, exc.message))
             continue
+        names = [r.model for r in records if r.model]
+        if names and names[0] not in named:
+            named.append(names[0])
+        if model is not None and (not names or names[0] != model):
+            continue
         if result is None:
             result = AnswerFile(where, fmt, _sha256(path))
         for record in records:
@@ -235,8 +245,12 @@ def read_answers(path: Path, format: AnswerFormat | Literal["auto"] = "auto") ->
     if result is None:
         if problems:
             raise problems[0].error()
+        if model is not None:
+            raise ConfigError(f"no answers of model '{model}' in the file (models named: "
+                              f"{', '.join(named) or 'none'})", path=where)
         raise ConfigError("no answers in the file", path=where)
-    if len(result.models) > 1:
+    result.models = named
+    if len(result.models) > 1 and model is None:
         problems.append(AnswerProblem(where, None, None, f"answers of {len(result.models)} models in one file: "
                                       f"{', '.join(result.models)}", "mixed_models"))
     result.problems = problems

@@ -20,8 +20,11 @@ class ChatMessage(Strict):
 class Case(Strict):
     id: str
     messages: list[ChatMessage] = Field(min_length=1)
+    # Later user turns, asked live: each is sent after the model's own answer to the turn before (MT-bench).
+    turns: list[str] = []
     tags: list[str] = []
-    reference: str | None = None
+    reference: str | None = None  # of a multi-turn case: the first turn's reference
+    turn_references: list[str | None] | None = None  # a reference per turn, the first turn's first
     criteria: list[Criterion] = []  # extra, case-specific criteria
     meta: dict[str, Any] = {}
 
@@ -29,7 +32,20 @@ class Case(Strict):
     def _ends_with_user(self):
         if self.messages[-1].role != "user":
             raise ValueError("messages: the last message must come from the user")
+        for i, turn in enumerate(self.turns):
+            if not turn.strip():
+                raise ValueError(f"turns.{i}: a user turn must not be empty")
+        if self.turn_references is not None and len(self.turn_references) != self.n_turns:
+            raise ValueError(f"turn_references: {len(self.turn_references)} references for {self.n_turns} turns")
+        for i, criterion in enumerate(self.criteria):
+            if criterion.turn is not None and criterion.turn > self.n_turns:
+                raise ValueError(f"criteria.{i}.turn: turn {criterion.turn} of a case with {self.n_turns}")
         return self
+
+    @property
+    def n_turns(self) -> int:
+        """User turns the model answers: the conversation's last message, then each later turn."""
+        return 1 + len(self.turns)
 
     def chat(self) -> list[dict[str, str]]:
         return [m.model_dump() for m in self.messages]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import BenchError, ConfigError
+from .errors import ConfigError
 
 
 def cmd_run(args) -> int:
@@ -19,16 +19,16 @@ def cmd_run(args) -> int:
     if args.dry_run:
         from .dry_run_output import dry_run_command
 
-        return dry_run_command(args)
+        return dry_run_command(args, _run_options(args))
     gates = None
     specs = [g for g in args.gate or [] if g]
     if specs:
         from .gates.spec import parse_gates
 
         gates = parse_gates(specs, "--gate")
-    results, index = run_suite(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge,
-                               limit=args.limit, reports_dir=args.out, store_path=args.store, quiet=args.quiet,
-                               gates=gates, repeat=args.repeat, max_cost=args.max_cost)
+    results, index = run_suite(args.suite, models_path=args.models_file, model_ids=args.models, judge=args.judge,
+                               reports_dir=args.out, store_path=args.store, quiet=args.quiet, gates=gates,
+                               options=_run_options(args), fidelity_reference=args.fidelity_reference)
     _print_summary(results)
     print(f"report: {index}")
     if args.gate is None:
@@ -40,6 +40,16 @@ def cmd_run(args) -> int:
     from .gates.evaluate import exit_code
 
     return exit_code(results.gates)
+
+
+def _run_options(args):
+    from .run_options import RunOptions
+
+    return RunOptions(tags=tuple(args.tags), case_ids=tuple(args.case_ids), limit=getattr(args, "limit", None),
+                      case_seed=getattr(args, "case_seed", None), temperature=getattr(args, "temperature", None),
+                      max_tokens=getattr(args, "max_tokens", None), seed=getattr(args, "seed", None),
+                      no_cache=getattr(args, "no_cache", False), repeat=getattr(args, "repeat", None),
+                      max_cost=getattr(args, "max_cost", None))
 
 
 def _print_summary(results) -> None:
@@ -59,6 +69,11 @@ def _print_summary(results) -> None:
     console = Console()
     console.print(table)
     gen, judge = results.generation, results.judge
+    for model_id, acc in (results.ifeval or {}).items():
+        console.print(f"IFEval {model_id}: prompt-level strict {fmt.pct(acc.prompt_strict.accuracy)}, loose "
+                      f"{fmt.pct(acc.prompt_loose.accuracy)}; instruction-level strict "
+                      f"{fmt.pct(acc.instruction_strict.accuracy)}, loose {fmt.pct(acc.instruction_loose.accuracy)}",
+                      markup=False)
     console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
                   f"wall time {fmt.duration(results.wall_time_s)}", markup=False, highlight=False)
     if results.cost is not None and results.cost.total_usd is not None:
@@ -151,38 +166,10 @@ def cmd_compare(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from rich.console import Console
-    from rich.table import Table
+    from .model_list import listed_models, print_models
 
-    from .adapters.base import GenerationSettings
-    from .config import load_models
-    from .progress import plain
-    from .registry import create_adapter
-
-    entries = load_models(args.config)
-    table = Table(title=plain(args.config))
-    for col in ("id", "kind", "fingerprint", *(("TTFT", "status") if args.check else ())):
-        table.add_column(plain(col), overflow="fold")
-    failed = 0
-    for mid, entry in entries.items():
-        if not args.check:
-            table.add_row(plain(mid), plain(entry.kind), plain("-"))
-            continue
-        try:
-            adapter = create_adapter(entry)
-            fingerprint = adapter.fingerprint()
-            c = adapter.generate([{"role": "user", "content": "Reply with one word: ready"}],
-                                 GenerationSettings(max_tokens=8))
-            adapter.close()
-            status = "ok: " + repr(c.text.strip()[:30]) if c.error is None else f"error: {c.error}"
-            failed += c.error is not None
-            ttft = "-" if c.ttft_s is None else f"{c.ttft_s:.2f}s"
-        except BenchError as exc:
-            fingerprint, ttft, status = "-", "-", f"error: {exc}"
-            failed += 1
-        table.add_row(*map(plain, (mid, entry.kind, fingerprint, ttft, status)))
-    Console().print(table)
-    return 3 if failed else 0
+    rows = listed_models(args.models_file, resolve=args.resolve, suite=args.suite)
+    return print_models(rows, str(args.models_file), check=args.check)
 
 
 def cmd_suites(args) -> int:
@@ -208,8 +195,8 @@ def cmd_judge_exam(args) -> int:
     from .evaluate import judge_exam
     from .report import formatting as fmt
 
-    exams = judge_exam(args.suite, models_path=args.config, judge=args.judge, store_path=args.store,
-                       pairs=args.pairs, quiet=args.quiet)
+    exams = judge_exam(args.suite, models_path=args.models_file, judge=args.judge, store_path=args.store,
+                       pairs=args.pairs, quiet=args.quiet, options=_run_options(args))
     console = Console()
     for judge_id, exam in exams.items():
         table = Table(title=f"exam of judge {judge_id}")
@@ -237,7 +224,55 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def cmd_cache(args) -> int:
+    import sys
+
+    from .cache import cache_groups, compact, older_than, parse_age, print_info, remove_cached, removed_lines
+    from .store import Store
+
+    if args.action != "prune" and args.older_than is not None:
+        raise ConfigError("--older-than goes with prune", key="--older-than")
+    if args.action == "prune" and args.older_than is None:
+        raise ConfigError("prune needs --older-than AGE (such as 30d or 12h)", key="--older-than")
+    if args.action == "info" and (args.model or args.stage):
+        raise ConfigError("--model and --stage go with clear or prune")
+    if not Path(args.store).is_file():
+        print(f"no store at {args.store}: nothing cached")
+        return 0
+    store = Store(Path(args.store))
+    try:
+        if args.action == "info":
+            print_info(store)
+            return 0
+        chosen = {"model": args.model, "stage": args.stage,
+                  "before": older_than(parse_age(args.older_than)) if args.action == "prune" else None}
+        matching = cache_groups(store, **chosen)
+        if not matching:
+            print("no cached calls match")
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise ConfigError(f"this removes {sum(g.calls for g in matching)} cached calls: add --yes to confirm")
+            answer = input(f"remove {sum(g.calls for g in matching)} cached calls from {args.store}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing removed")
+                return 0
+        print("\n".join(removed_lines(remove_cached(store, **chosen))))
+        problem = compact(store)
+        if problem:
+            print(f"the file was not compacted ({problem}); later calls reuse the freed space")
+        return 0
+    finally:
+        store.close()
+
+
 def cmd_pipeline(args) -> int:
     from training.pipeline import pipeline_command
 
     return pipeline_command(args)
+
+
+def cmd_fidelity(args) -> int:
+    from .fidelity.command import fidelity_command
+
+    return fidelity_command(args)

@@ -14,11 +14,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
 from .adapters.base import GenerationSettings, Prices, StrictOptions
-from .cases import CASE_READERS, Case
+from .case_formats import check_criterion_turns, read_suite_cases
+from .cases import Case
 from .errors import ConfigError, from_validation, line_for
 from .gates.spec import gate_key, parse_gates
 from .rubric import Rubric, Strict, find_rubric, load_rubric
 from .sampling import SuiteGeneration
+from .shorthand import known_prefixes, shorthand_body
 from .yamlfile import load_yaml
 
 # ---------------------------------------------------------------- models.yaml
@@ -38,11 +40,12 @@ class ModelEntry(BaseModel):
     options: SerializeAsAny[StrictOptions] = StrictOptions()
 
 
-def load_models(path: Path) -> dict[str, ModelEntry]:
-    """models.yaml: `version: 1` and `models: {id: {kind: ..., <common keys>, <kind options>}}`."""
-    from .registry import adapter_class
-
+def load_models(path: Path, *, missing_ok: bool = False) -> dict[str, ModelEntry]:
+    """models.yaml: `version: 1` and `models: {id: {kind: ..., <common keys>, <kind options>}}`. With
+    `missing_ok`, no file is no entries (shorthand ids need none)."""
     path = Path(path)
+    if missing_ok and not path.exists():
+        return {}
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with 'version' and 'models'", path=str(path), line=1)
@@ -59,25 +62,44 @@ def load_models(path: Path) -> dict[str, ModelEntry]:
     entries: dict[str, ModelEntry] = {}
     for model_id, body in raw.items():
         at = ("models", model_id)
-        if not isinstance(body, dict):
-            raise ConfigError("expected a mapping", path=str(path), line=lines.get(at), key=f"models.{model_id}")
         if not isinstance(model_id, str):
             raise ConfigError("a model id must be text", path=str(path), line=lines.get(at), key=f"models.{model_id}")
-        if "kind" not in body:
-            raise ConfigError("missing required field", path=str(path), line=lines.get(at),
-                              key=f"models.{model_id}.kind")
-        if not isinstance(body["kind"], str):
-            raise ConfigError("expected the name of a kind", path=str(path), line=lines.get(at + ("kind",)),
-                              key=f"models.{model_id}.kind")
-        cls = adapter_class(body["kind"], path=str(path), line=lines.get(at + ("kind",)),
-                            key=f"models.{model_id}.kind")
-        fields = {k: v for k, v in body.items() if k in COMMON_MODEL_KEYS}
-        try:
-            options = cls.Options.model_validate({k: v for k, v in body.items() if k not in COMMON_MODEL_KEYS})
-            entries[model_id] = ModelEntry.model_validate({"id": model_id, **fields, "options": options})
-        except ValidationError as exc:
-            raise from_validation(exc, str(path), lines=lines, prefix=at) from None
+        entries[model_id] = model_entry(model_id, body, path=str(path), lines=lines, at=at)
     return entries
+
+
+def model_entry(model_id: str, body: Any, *, path: str | None, lines: dict[tuple, int], at: tuple) -> ModelEntry:
+    """One entry from its body (`kind`, the common keys, the kind's options), validated: what a models.yaml
+    entry and a shorthand id both become."""
+    from .registry import adapter_class
+
+    where = ".".join(map(str, at))
+    if not isinstance(body, dict):
+        raise ConfigError("expected a mapping", path=path, line=lines.get(at), key=where)
+    if "kind" not in body:
+        raise ConfigError("missing required field", path=path, line=lines.get(at), key=f"{where}.kind")
+    if not isinstance(body["kind"], str):
+        raise ConfigError("expected the name of a kind", path=path, line=lines.get(at + ("kind",)), key=f"{where}.kind")
+    cls = adapter_class(body["kind"], path=path, line=lines.get(at + ("kind",)), key=f"{where}.kind")
+    fields = {k: v for k, v in body.items() if k in COMMON_MODEL_KEYS}
+    try:
+        options = cls.Options.model_validate({k: v for k, v in body.items() if k not in COMMON_MODEL_KEYS})
+        return ModelEntry.model_validate({"id": model_id, **fields, "options": options})
+    except ValidationError as exc:
+        raise from_validation(exc, path, lines=lines, prefix=at) from None
+
+
+def resolve_model(model_id: str, models: dict[str, ModelEntry], *, source: str = "models.yaml", role: str = "model",
+                  path: str | None = None, line: int | None = None, key: str | None = None) -> ModelEntry:
+    """The entry an id names: the models file's own entry when it has one, else a shorthand id's default entry
+    (harness.shorthand); anything else is a ConfigError at `path`/`line`/`key`."""
+    if model_id in models:
+        return models[model_id]
+    body = shorthand_body(model_id, key=key, path=path, line=line)
+    if body is None:
+        raise ConfigError(f"{role} '{model_id}' is not in {source} (known: {', '.join(sorted(models)) or 'none'}) "
+                          f"and is no shorthand id ({known_prefixes()} + a name)", path=path, line=line, key=key)
+    return model_entry(model_id, body, path=path, lines={}, at=(key or model_id,))
 
 
 # ---------------------------------------------------------------- suites
@@ -167,13 +189,26 @@ class ScoringSettings(Strict):
                   Literal["zero", "keep"]] = {}
 
 
+class FidelitySettings(Strict):
+    """Token-level fidelity of the run's models against a reference (harness.fidelity), after the answers: KL
+    divergence, top-1 agreement and perplexity, teacher-forced on `texts`: "suite" (the run's cases with their
+    reference answers), a chat JSONL file, or another suite."""
+
+    reference: str  # a models.yaml id that gives logits (gguf, hf, lora, qat); need not answer in the run
+    texts: str = "suite"
+    limit: int | None = Field(None, ge=1)  # only the first N texts
+    models: list[str] | None = None  # the candidates (default: every other model of the run)
+    references: dict[str, str] = {}  # candidate -> its own reference (an export against its parent)
+
+
 class Suite(Strict):
     name: str
     version: int | str
     description: str = ""
     rubric: str | None = None
     cases: str  # a JSONL file beside the suite (or a path relative to it)
-    case_format: Literal["bench", "healthbench"] = "bench"
+    case_format: Literal["bench", "healthbench", "ifeval", "mtbench", "arena-hard", "alpaca-eval"] = "bench"
+    references: str | None = None  # mtbench: reference answers per turn (a file beside the suite)
     models: list[str] = Field(min_length=1)
     judge: str | list[str] | None = None  # one model id, or a panel
     system_prompt: str | None = None
@@ -185,6 +220,7 @@ class Suite(Strict):
     labels: str | None = None  # human labels (JSONL beside the suite): the judge's agreement with them is reported
     scoring: ScoringSettings = ScoringSettings()
     gates: list[Any] = []  # parsed by harness.gates.spec when the suite is loaded
+    fidelity: FidelitySettings | None = None
 
     def judge_ids(self) -> list[str]:
         if self.judge is None:
@@ -214,7 +250,10 @@ def find_suite(name_or_path: str, root: Path) -> Path:
     raise ConfigError(f"unknown suite '{name_or_path}' (known suites: {known or 'none'})")
 
 
-def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> LoadedSuite:
+def load_suite(path: Path, models: dict[str, ModelEntry] | None = None, *,
+               models_source: str = "models.yaml") -> LoadedSuite:
+    """The suite, its cases and rubric; given `models`, every model and judge it names must resolve (an entry
+    of `models_source`, or a shorthand id)."""
     path = Path(path)
     data, lines = load_yaml(path)
     try:
@@ -226,12 +265,9 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
     except ConfigError as exc:  # a bad gate stops the run before any model is called, with its line
         raise ConfigError(exc.detail, path=str(path), line=line_for(lines, gate_key(exc)), key=exc.key) from None
     if models is not None:
-        _check_model_ids(suite, models, path, lines)
-    cases_path = path.parent / suite.cases
-    if not cases_path.is_file():
-        problem = "is a folder, not a cases file" if cases_path.is_dir() else "not found"
-        raise ConfigError(f"{cases_path} {problem}", path=str(path), line=lines.get(("cases",)), key="cases")
-    cases = CASE_READERS[suite.case_format](cases_path)
+        _check_model_ids(suite, models, path, lines, models_source)
+    cases = read_suite_cases(suite.case_format, path.parent / suite.cases, suite_path=path, lines=lines,
+                             references=path.parent / suite.references if suite.references else None)
     rubric = None
     if suite.rubric:
         rubric_path = find_rubric(suite.rubric, path)
@@ -244,19 +280,29 @@ def load_suite(path: Path, models: dict[str, ModelEntry] | None = None) -> Loade
                 if c.axis not in rubric.axes:
                     raise ConfigError(f"case '{case.id}' criterion '{c.id}': axis '{c.axis}' is not in the rubric's "
                                       f"axes {rubric.axes}", path=str(path.parent / suite.cases))
+        check_criterion_turns(cases, rubric, path.parent / suite.cases)
     return LoadedSuite(suite=suite, path=path, cases=cases, rubric=rubric, gates=gates)
 
 
-def _check_model_ids(suite: Suite, models: dict[str, ModelEntry], path: Path, lines: dict[tuple, int]) -> None:
+def _check_model_ids(suite: Suite, models: dict[str, ModelEntry], path: Path, lines: dict[tuple, int],
+                     source: str) -> None:
     for i, m in enumerate(suite.models):
-        if m not in models:
-            raise ConfigError(f"model '{m}' is not in models.yaml (known: {', '.join(sorted(models))})",
-                              path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
+        resolve_model(m, models, source=source, path=str(path), line=lines.get(("models", i)), key=f"models.{i}")
     for jid in suite.judge_ids():
-        if jid not in models:
-            raise ConfigError(f"judge '{jid}' is not in models.yaml", path=str(path),
-                              line=lines.get(("judge",)), key="judge")
+        entry = resolve_model(jid, models, source=source, role="judge", path=str(path), line=lines.get(("judge",)),
+                              key="judge")
+        check_can_judge(jid, entry, path=str(path), line=lines.get(("judge",)), key="judge")
     baseline = suite.judging.baseline
     if baseline and baseline not in suite.models:
         raise ConfigError(f"baseline '{baseline}' is not one of the suite's models", path=str(path),
                           line=lines.get(("judging", "baseline")), key="judging.baseline")
+
+
+def check_can_judge(judge_id: str, entry: ModelEntry, *, path: str | None = None, line: int | None = None,
+                    key: str = "judge") -> None:
+    """A model that answers from a file has nothing to say to a judge's prompt: it cannot judge."""
+    from .registry import adapter_class
+
+    if adapter_class(entry.kind).answers_by_case:
+        raise ConfigError(f"'{judge_id}' answers from a file (kind: {entry.kind}) and cannot judge: name another "
+                          "judge, or none", path=path, line=line, key=key)

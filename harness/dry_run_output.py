@@ -8,9 +8,10 @@ import sys
 from .plan_cost import DryRun, dry_run
 
 
-def dry_run_command(args) -> int:
-    plan = dry_run(args.suite, models_path=args.config, model_ids=args.models, judge=args.judge, limit=args.limit,
-                   repeat=args.repeat, store_path=args.store)
+def dry_run_command(args, options) -> int:
+    """`options`: the command's harness.run_options.RunOptions (cases, overrides, --no-cache, --repeat)."""
+    plan = dry_run(args.suite, models_path=args.models_file, model_ids=args.models, judge=args.judge,
+                   options=options, fidelity_reference=args.fidelity_reference, store_path=args.store)
     if args.json:
         print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
     else:

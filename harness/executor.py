@@ -73,6 +73,8 @@ class Call:
     settings: GenerationSettings
     json_schema: dict[str, Any] | None = None
     extra: Any = None  # goes into the cache key (e.g. the case id, the prompt version)
+    # The answer stage's {"case_id", "turn"}: what an adapter that answers by case (a file) looks up.
+    context: dict[str, Any] | None = None
     key: str = ""
     result: Completion | None = None
     fresh: bool = False
@@ -80,10 +82,13 @@ class Call:
 
 class Executor:
     """`budget` (harness.budget.Budget), when given, is asked before each call is started: once the run's spend
-    would pass its cap, no further call starts, the calls in flight finish and are saved, and it raises."""
+    would pass its cap, no further call starts, the calls in flight finish and are saved, and it raises.
+    `no_cache`: answer afresh. Only calls this run itself made (before an interruption) come from the cache;
+    every answer still goes into it."""
 
-    def __init__(self, store: Store, run_id: str, progress, budget=None):
-        self.store, self.run_id, self.progress, self.budget = store, run_id, progress, budget
+    def __init__(self, store: Store, run_id: str, progress, budget=None, no_cache: bool = False):
+        self.store, self.run_id, self.progress = store, run_id, progress
+        self.budget, self.no_cache = budget, no_cache
         self._fingerprints: dict[str, str] = {}
 
     def fingerprint(self, adapter: Adapter) -> str:
@@ -102,7 +107,8 @@ class Executor:
         pending: list[Call] = []
         for start in range(0, len(calls), LOOKUP_CHUNK):
             chunk = [self._prepare(call) for call in calls[start:start + LOOKUP_CHUNK]]
-            rows = self.store.cached_many([call.key for call in chunk])
+            keys = [call.key for call in chunk]
+            rows = self.store.cached_many(keys, made_by=self.run_id if self.no_cache else None)
             hits = []
             for call in chunk:
                 row = rows.get(call.key)
@@ -164,7 +170,11 @@ class Executor:
         held = self.budget.reserve(call) if self.budget is not None else None
         try:
             with (_LOCAL_CPU if adapter.local else nullcontext()):
-                completion = adapter.generate(call.messages, call.settings, call.json_schema)
+                if adapter.answers_by_case and call.context is not None:
+                    completion = adapter.answer(call.context["case_id"], call.context["turn"], call.messages,
+                                                call.settings)
+                else:
+                    completion = adapter.generate(call.messages, call.settings, call.json_schema)
         except BaseException:
             if held is not None:
                 self.budget.settle(held, None)

@@ -13,7 +13,8 @@ from .flags import answer_flags, case_language, zeroing
 from .judge import prompts
 from .judge.parsing import parse_met
 from .records import Answer, Ask, CriterionResult, JudgeRequest
-from .checks import run as run_check
+from .answering import turn_conversation, turn_prompt, turn_reference, turn_text
+from .checks import IFEVAL_INSTRUCTION_IDS, run_both
 from .rubric import Criterion, Rubric, applicable_criteria
 
 
@@ -57,16 +58,17 @@ def grade_answers(cases: list[Case], rubric: Rubric | None, model_ids: list[str]
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, False, "flag",
                                                            f"not graded: the answer is flagged {', '.join(zero)}"))
                 elif crit.check is not None:
-                    outcome = run_check(crit.check, answer.completion.text, _prompt(case))
+                    text, prompt = turn_text(case, answer, crit.turn), turn_prompt(case, crit.turn)
+                    outcome, loose = run_both(crit.check, text, prompt)  # loose: IFEval's second verdict
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, outcome.met, "check",
-                                                           outcome.detail))
+                                                           outcome.detail, met_loose=loose.met if is_ifeval(crit) else None))
                 elif not judge_ids or not judge_criteria or ask is None:
                     answer.criteria.append(CriterionResult(crit.id, crit.axis, crit.points, None, "skipped",
                                                            "no judge configured"))
                 else:
-                    messages = prompts.grade_messages(case.chat(), answer.completion.text, crit.text,
-                                                      reference=case.reference if reference else None,
-                                                      rationale=rationale)
+                    messages = prompts.grade_messages(
+                        turn_conversation(case, answer, crit.turn), turn_text(case, answer, crit.turn), crit.text,
+                        reference=turn_reference(case, crit.turn) if reference else None, rationale=rationale)
                     pending.append((answer, crit, len(answer.criteria)))
                     requests += [JudgeRequest(j, "grade", messages, prompts.grade_schema(rationale),
                                               prompts.GRADE_PROMPT_VERSION, parse_met, rationale) for j in judge_ids]
@@ -102,11 +104,11 @@ def flag_answers(cases: list[Case], answers: dict[tuple[str, str], Answer], syst
             continue
         case = by_id[case_id]
         system = "\n".join([system_prompt or ""] + [m.content for m in case.messages if m.role in ("system", "developer")])
-        user = "\n".join(m.content for m in case.messages if m.role == "user")
+        user = "\n".join([m.content for m in case.messages if m.role == "user"] + case.turns)
         answer.flags = answer_flags(answer.completion.text, answer.completion.finish_reason, system_prompt=system.strip(),
                                     user_text=user, language=case_language(case.tags, case.meta))
 
 
-def _prompt(case: Case) -> str:
-    """What a check that looks at the prompt (IFEval's "repeat the request") compares with: the last user turn."""
-    return next((m.content for m in reversed(case.messages) if m.role == "user"), "")
+def is_ifeval(criterion: Criterion) -> bool:
+    """IFEval's instructions have a loose verdict beside the strict one (harness.checks.run_loose)."""
+    return criterion.check is not None and criterion.check.type in IFEVAL_INSTRUCTION_IDS

@@ -177,22 +177,30 @@ def filter_leaked(train_examples: list[list[dict[str, Any]]], eval_cases: list[E
 
 def load_eval_cases(suites_dir: Path = Path("suites"), extra_files: Iterable[Path] = ()) -> list[EvalCase]:
     """The user turns of every case of every suite under `suites_dir` (each suite's `cases` file), plus any
-    extra case files. Both the project's case format ({"id", "messages"}) and HealthBench's ({"prompt_id",
-    "prompt"}) are read; the suites are read raw so that a suite with another problem still gets checked."""
+    extra case files. The project's case format ({"id", "messages"}) and HealthBench's ({"prompt_id", "prompt"})
+    are read raw, so that a suite with another problem still gets checked; the public formats (IFEval, MT-bench
+    with both turns, Arena-Hard, AlpacaEval) through their readers."""
+    from .case_formats import CASE_READERS
     from .yamlfile import load_yaml
 
-    files: list[tuple[str, Path]] = []
+    files: list[tuple[str, Path, str]] = []
     for suite_path in sorted(Path(suites_dir).glob("*.y*ml")):
         data, _ = load_yaml(suite_path)
         if isinstance(data, dict) and isinstance(data.get("cases"), str):
-            files.append((str(data.get("name") or suite_path.stem), suite_path.parent / data["cases"]))
-    files += [(Path(p).stem, Path(p)) for p in extra_files]
+            files.append((str(data.get("name") or suite_path.stem), suite_path.parent / data["cases"],
+                          str(data.get("case_format") or "bench")))
+    files += [(Path(p).stem, Path(p), "bench") for p in extra_files]
     cases: list[EvalCase] = []
     seen_files: set[Path] = set()
-    for suite_name, path in files:
+    for suite_name, path, case_format in files:
         if path.resolve() in seen_files:
             continue
         seen_files.add(path.resolve())
+        if case_format not in ("bench", "healthbench") and case_format in CASE_READERS:
+            # A public format (IFEval, MT-bench, ...): its reader knows where the user's words are.
+            cases += [EvalCase(suite_name, case.id, "\n".join([user_text(case.chat()), *case.turns]))
+                      for case in CASE_READERS[case_format](path)]
+            continue
         for lineno, row in read_jsonl(path, "file"):
             messages = row.get("messages") or row.get("prompt")
             if not isinstance(messages, list):

@@ -60,8 +60,9 @@ class Tally:
 class DryExecutor(Executor):
     """Answers each call from the cache, or with a stand-in marked NOT_ASKED; counts every distinct call."""
 
-    def __init__(self, store):
-        super().__init__(store, "(dry run)", progress=None)
+    def __init__(self, store, made_by: str | None = None):
+        super().__init__(store, "(dry run)", progress=None, no_cache=made_by is not None)
+        self.made_by = made_by  # with --no-cache: only this run's calls come from the cache
         self.tallies: dict[tuple[str, str], Tally] = {}
         self._seen: set[tuple[str, str]] = set()
 
@@ -71,7 +72,7 @@ class DryExecutor(Executor):
     def run(self, calls: list[Call], label: str | None) -> list[Call]:
         for start in range(0, len(calls), LOOKUP_CHUNK):
             chunk = [self._prepare(call) for call in calls[start:start + LOOKUP_CHUNK]]
-            rows = self.store.cached_many([call.key for call in chunk])
+            rows = self.store.cached_many([call.key for call in chunk], made_by=self.made_by)
             for call in chunk:
                 row = rows.get(call.key)
                 tally = self.tally(call.adapter.model_id, call.stage)
@@ -208,27 +209,45 @@ def summarize(plan, adapters: dict, executor: DryExecutor, resumes: str | None) 
         "an upper bound), verdicts not in the cache to parse at the first try (each that does not adds up to "
         "judging.max_retries re-asks, not counted here)",
     ]
+    if any(case.turns for case in plan.cases):
+        out.notes.append(
+            "multi-turn cases: each later turn is a call of its own, asked after the model's answer to the turn "
+            "before; a turn the cache lacks is assumed answered (not failed), so the later turns after it are "
+            "counted as calls to make (an upper bound: a failed turn ends its conversation) and their prompts "
+            "measured with a stand-in answer; score mode asks one call per turn of such a case")
+    if plan.suite.fidelity:
+        out.notes.append("the fidelity stage is not counted: it loads the models' weights and asks no cached calls")
     return out
 
 
 def dry_run(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None, judge: str | None = None,
-            limit: int | None = None, repeat: int | None = None,
+            limit: int | None = None, repeat: int | None = None, options=None, fidelity_reference: str | None = None,
             store_path: Path = Path(".bench/bench.sqlite")) -> DryRun:
-    """The plan of `bench run` with these arguments, from the cache alone; nothing is written."""
+    """The plan of `bench run` with these arguments, from the cache alone; nothing is written. `options`: the
+    run's harness.run_options.RunOptions (`repeat` and `limit` stand in for its fields when it is not given)."""
+    import dataclasses
+
+    from .run_options import RunOptions
+
     from .evaluate import _identity, load_plan
     from .files import stable_hash
     from .registry import create_adapter
     from .stages import run_all
     from .store import Store
 
-    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, repeat=repeat)
+    options = options or RunOptions()
+    if repeat is not None:
+        options = dataclasses.replace(options, repeat=repeat)
+    plan = load_plan(suite, models_path=models_path, model_ids=model_ids, judge=judge, limit=limit, options=options,
+                     fidelity_reference=fidelity_reference)
     adapters = {mid: create_adapter(plan.entries[mid]) for mid in dict.fromkeys([*plan.model_ids, *plan.judge_ids])}
     store = Store(Path(store_path)) if Path(store_path).is_file() else Store(Path(":memory:"))
     try:
-        executor = DryExecutor(store)
+        resumes = store.find_resumable(stable_hash(_identity(plan, adapters)))
+        # --no-cache: only the calls of the run it would resume count as cached (as the real run's executor does).
+        executor = DryExecutor(store, (resumes or "(dry run)") if plan.options.no_cache else None)
         run_all(plan, adapters, executor, dry_ask(executor, adapters, plan.suite.judge_generation,
                                                   plan.suite.judging.max_retries))
-        resumes = store.find_resumable(stable_hash(_identity(plan, adapters)))
         return summarize(plan, adapters, executor, resumes)
     finally:
         for adapter in adapters.values():

@@ -18,6 +18,7 @@ class CriterionResult:
     source: str  # "check" | "judge" | "flag" | "error" | "split" | "skipped"
     detail: str = ""
     rationale: str | None = None  # the judge's reason, for judge-graded criteria
+    met_loose: bool | None = None  # an IFEval check's loose verdict (None: not an IFEval check)
 
 
 @dataclass
@@ -28,6 +29,9 @@ class Answer:
     criteria: list[CriterionResult] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # harness.flags, found by code
     sample: int = 0  # which of the case's repeated samples (harness.sampling); 0 without repeats
+    # A multi-turn case: every turn's completion in order (`completion` is the last turn's, or the failure that
+    # stopped the conversation); empty for a single-turn case.
+    turns: list[Completion] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -97,7 +101,7 @@ class JudgeScore:
     case_id: str
     model_id: str
     judge_id: str
-    scores: dict[str, int] | None
+    scores: dict[str, int | float] | None  # a multi-turn answer's are means over its turns
     error: str | None
     attempts: int
     rationale: str | None = None

@@ -30,6 +30,7 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "mock": Kind("harness.adapters.mock:MockAdapter"),
+    "answers": Kind("harness.adapters.answers:AnswersAdapter"),  # answers read from a file
     "gguf": Kind("harness.adapters.gguf:GGUFAdapter", ("llama_cpp",), pip="llama-cpp-python", purpose="GGUF models"),
     "hf": Kind("harness.adapters.hf:HFAdapter", ("torch", "transformers"), extra="hf", purpose="the 'hf' model kind"),
     "lora": Kind("harness.adapters.lora:LoRAAdapter", ("torch", "transformers", "peft"), extra="hf",

@@ -25,6 +25,7 @@ class Criterion(Strict):
     axis: str
     check: CheckSpec | None = None  # graded by code (harness.checks); without one, by the judge
     applies_to: list[str] | None = None  # case tags; None means every case
+    turn: int | None = Field(None, ge=1)  # multi-turn cases: the turn whose answer is graded (None: the last)
 
     @field_validator("points")
     @classmethod

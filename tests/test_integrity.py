@@ -36,6 +36,8 @@ def test_a_model_that_skips_the_hard_cases_does_not_look_better(tmp_path):
     assert base.score == pytest.approx(0.54)
     assert cand.score == pytest.approx(0.36)  # (50 * 0.72 + 50 * 0) / 100: an unanswered case counts 0
     assert (cand.cases, cand.answered, cand.graded, cand.n) == (100, 50, 50, 100)
+    assert (cand.coverage.answered, cand.coverage.graded) == (0.5, 0.5)
+    assert (base.coverage.answered, base.coverage.graded) == (1.0, 1.0)
     assert cand.errors_by_stage.answer == 50
     # Comparisons use the 50 cases both answered: +0.02 there.
     assert results.comparison.shared_cases == 50

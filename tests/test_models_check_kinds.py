@@ -114,4 +114,5 @@ def test_every_example_in_the_models_doc_is_a_valid_models_yaml(tmp_path):
         path = tmp_path / f"example-{i}.yaml"
         path.write_text(block)
         kinds |= {entry.kind for entry in load_models(path).values()}
-    assert kinds == {"gguf", "hf", "lora", "qat", "mock", "openai", "anthropic", "gemini", "ollama", "bedrock"}
+    assert kinds == {"gguf", "hf", "lora", "qat", "mock", "openai", "anthropic", "gemini", "ollama", "bedrock",
+                     "answers"}

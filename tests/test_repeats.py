@@ -236,17 +236,18 @@ def test_a_store_from_before_repeats_opens_and_its_runs_rebuild(tmp_path, monkey
 
 
 def test_a_mock_that_does_not_sample_keeps_its_fingerprint(tmp_path):
-    # The fingerprints bench gave these models before sample_by_seed existed: their cached calls stay valid.
+    # The fingerprints bench gives these models without sample_by_seed (main's mock, with its `echo` option):
+    # their cached calls stay valid.
     from harness.config import load_models
     from harness.registry import create_adapter
 
     write_project(tmp_path)
     models = load_models(tmp_path / "models.yaml")
     assert {mid: create_adapter(entry).fingerprint() for mid, entry in models.items()} == {
-        "good": "mock:665bb742e0cbfafc", "bad": "mock:f9a2c37918ad89f3", "judge": "mock:5a1294fe4916e109"}
+        "good": "mock:b3eafdd1dee3bb87", "bad": "mock:f741d9bca8014ace", "judge": "mock:aca9eb6e83f6fb83"}
     sampling = models["good"].model_copy(update={"options": models["good"].options.model_copy(
         update={"sample_by_seed": True})})
-    assert create_adapter(sampling).fingerprint() != "mock:665bb742e0cbfafc"
+    assert create_adapter(sampling).fingerprint() != "mock:b3eafdd1dee3bb87"
 
 
 def test_compare_pairs_case_means_over_samples(tmp_path, monkeypatch):

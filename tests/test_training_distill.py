@@ -136,6 +136,15 @@ def test_an_unknown_teacher_is_a_config_error(tmp_path):
     assert not (tmp_path / "o.jsonl").exists()
 
 
+def test_the_teacher_may_be_a_shorthand_id_without_a_models_file(tmp_path):
+    from training.distill import build_teacher
+
+    teacher = build_teacher(tmp_path / "absent.yaml", "openai/gpt-4.1-mini")
+    assert (teacher.model_id, teacher.options.model, teacher.max_concurrency) == ("openai/gpt-4.1-mini", "gpt-4.1-mini", 4)
+    with pytest.raises(ConfigError, match=r"teacher 'nobody' is not in .*absent.yaml \(no such file\)"):
+        build_teacher(tmp_path / "absent.yaml", "nobody")
+
+
 @pytest.mark.slow
 def test_a_real_short_run_with_the_bundled_smollm2(tmp_path):
     """A 135M teacher mostly fails the strict contract: failures are counted, retried a bounded number of

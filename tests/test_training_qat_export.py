@@ -71,7 +71,7 @@ def test_qat_then_export_ladder(tmp_path):
 
     entries = load_models(models)
     assert {"smollm2-135m-qat", "smollm2-135m-qat-float", "tiny-f16", "tiny-q8_0", "tiny-q4_k_m"} <= set(entries)
-    assert entries["tiny-q4_k_m"].options["path"].endswith("tiny-q4_k_m.gguf")
+    assert entries["tiny-q4_k_m"].options.path.endswith("tiny-q4_k_m.gguf")
     adapter = GGUFAdapter("tiny-q4_k_m", GGUFOptions(path=str(gguf / "tiny-q4_k_m.gguf"), n_ctx=512))
     answer = adapter.generate([{"role": "user", "content": "My knee hurts."}], GenerationSettings(max_tokens=8))
     adapter.close()

@@ -106,7 +106,7 @@ def check_outputs(manifest: dict, base: Path, backend: str, tmp_path: Path) -> N
             assert merged.get_tensor(embed).equal(original.get_tensor(embed))
     entries = load_models(tmp_path / "models.yaml")
     assert entries["smollm2-135m-sft"].kind == "hf" and entries["smollm2-135m-sft-lora"].kind == "lora"
-    assert entries["smollm2-135m-hf"].options["path"] == str(base)
+    assert entries["smollm2-135m-hf"].options.path == str(base)
 
 
 def test_sft_with_trl_and_peft(tmp_path):

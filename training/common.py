@@ -106,6 +106,12 @@ def config_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+def config_hash(config: Any) -> str:
+    """What a recipe was asked, as one hash: a manifest records it, and `bench pipeline --resume` reuses the
+    output only when the config it would run now has the same hash."""
+    return stable_hash(config_dict(config))
+
+
 # ---------------------------------------------------------------- models.yaml entries
 
 def write_models_entries(path: Path, entries: dict[str, dict[str, Any]]) -> Path:

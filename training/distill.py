@@ -2,7 +2,7 @@
 
     python -m training.distill --config training/configs/distill.yaml --teacher my-cloud-model
 
-The teacher is any models.yaml entry (a cloud model, a local server, a GGUF file). The recipe reads the
+The teacher is any models.yaml entry or shorthand id (a cloud model, a local server, a GGUF file). The recipe reads the
 logs (JSONL rows {conversation_id, role, text, timestamp}), orders each conversation by time, maps roles
 (human -> user), drops repeated conversations, and asks the teacher to rewrite each one with the prompt in
 training/sbar.py. Answers are validated strictly: a rejected answer is retried with the reason, at most
@@ -37,7 +37,7 @@ ROLE_NAMES = {
 class DistillConfig:
     raw_logs: str = "training/data/raw_logs.jsonl"
     output: str = "training/out/distilled.jsonl"
-    teacher: str = "smollm2-135m"  # a models.yaml id
+    teacher: str = "smollm2-135m"  # a models.yaml id or a shorthand id (openai/gpt-4.1-mini)
     models: str = "models.yaml"
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_retries: int = 2  # after the first attempt; then the conversation is counted as failed
@@ -148,14 +148,13 @@ def drop_repeated(conversations: list[Conversation]) -> tuple[list[Conversation]
 # ---------------------------------------------------------------- the teacher
 
 def build_teacher(models_path: Path, teacher_id: str):
-    from harness.config import load_models
+    from harness.config import load_models, resolve_model
     from harness.registry import create_adapter
 
-    models = load_models(Path(models_path))
-    if teacher_id not in models:
-        raise ConfigError(f"teacher '{teacher_id}' is not in {models_path} (known: {', '.join(sorted(models))})",
-                          key="teacher")
-    return create_adapter(models[teacher_id])
+    path = Path(models_path)  # a shorthand id (openai/gpt-4.1-mini) needs no models file
+    source = str(path) if path.exists() else f"{path} (no such file)"
+    models = load_models(path, missing_ok=True)
+    return create_adapter(resolve_model(teacher_id, models, source=source, role="teacher", key="teacher"))
 
 
 def rewrite(teacher, conversation: Conversation, config: DistillConfig) -> Outcome:

@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.errors import ConfigError, MissingDependency, RunFailed
 from harness.files import portable_path, sha256_file
-from training.common import config_dict, hf_fingerprint, log, recipe_main, write_json, write_models_entries
+from training.common import config_dict, config_hash, hf_fingerprint, log, recipe_main, write_json, write_models_entries
 
 LEVELS = {  # ladder name -> llama.cpp file type constant
     "q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q6_k": "LLAMA_FTYPE_MOSTLY_Q6_K",
@@ -148,7 +148,8 @@ def run_export(config: ExportConfig) -> dict[str, Any]:
                            "path": portable_path(row["file"]), "n_ctx": config.n_ctx} for row in rows}
     manifest = {"recipe": "export_gguf", "source": {"path": str(source), "fingerprint": hf_fingerprint(source),
                                                      "size_mib": round(source_mib, 2)},
-                "files": rows, "models": entries, "config": config_dict(config)}
+                "files": rows, "models": entries, "config": config_dict(config),
+                "config_hash": config_hash(config)}
     write_json(out / "manifest.json", manifest)
     write_models_entries(Path(config.models_out), entries)
     print(table, end="")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.files import portable_path, sha256_file
-from training.common import config_dict, hf_fingerprint, log, recipe_main, write_json, write_models_entries
+from training.common import config_dict, config_hash, hf_fingerprint, log, recipe_main, write_json, write_models_entries
 
 
 @dataclass
@@ -68,7 +68,7 @@ def make_base(config: BaseConfig) -> Path:
     write_json(manifest_path, {
         "source": str(gguf), "source_sha256": source_hash, "fingerprint": hf_fingerprint(out),
         "parameters": sum(p.numel() for p in model.parameters()), "seconds": round(time.perf_counter() - started, 1),
-        "config": config_dict(config),
+        "config": config_dict(config), "config_hash": config_hash(config),
     })
     log(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     return out

@@ -30,7 +30,7 @@ from harness.adapters.qat import (DEFAULT_SCHEME, FORMAT, FORMAT_VERSION, META_F
                                   WEIGHTS_FILE)
 from harness.errors import ConfigError, MissingDependency
 from harness.files import portable_path
-from training.common import (config_dict, data_hash, hf_fingerprint, log, package_versions, recipe_main,
+from training.common import (config_dict, config_hash, data_hash, hf_fingerprint, log, package_versions, recipe_main,
                              write_json, write_models_entries)
 
 
@@ -221,7 +221,7 @@ def run_qat(config: QATConfig) -> dict[str, Any]:
         "held_out_answer_loss": {"float_source": loss_float, "fake_quantized_before": loss_fake_before,
                                  "fake_quantized_after": loss_fake_after},
         "mixed_precision": precision, "seconds": {"load_and_train": round(train_seconds, 1)},
-        "outputs": outputs, "models": entries, "config": config_dict(config),
+        "outputs": outputs, "models": entries, "config": config_dict(config), "config_hash": config_hash(config),
         "versions": package_versions("torch", "torchao", "transformers", "trl"),
     }
     write_json(out / "manifest.json", manifest)

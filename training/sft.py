@@ -25,7 +25,7 @@ from typing import Any
 
 from harness.errors import ConfigError, MissingDependency
 from harness.files import portable_path
-from training.common import (SEVEN_PROJECTIONS, config_dict, data_hash, hf_fingerprint, log, package_versions,
+from training.common import (SEVEN_PROJECTIONS, config_dict, config_hash, data_hash, hf_fingerprint, log, package_versions,
                              read_chat_jsonl, recipe_main, write_json, write_models_entries)
 
 
@@ -158,12 +158,15 @@ def run_sft(config: SFTConfig) -> dict[str, Any]:
     rows = tokenize_all(tokenizer, train_examples, config.max_seq_length)
     held_rows = tokenize_all(tokenizer, held_out, config.max_seq_length)
     held_loss_before = mean_answer_loss(model, held_rows, pad_id, mixed_precision=precision)
+    # The adapter starts at zero, so the model before training is the base.
+    perplexity_before = held_out_perplexity(model, tokenizer, held_out, config.base_model_id, config.seed)
     load_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     trainer = train(model, tokenizer, rows, hp)
     train_seconds = time.perf_counter() - started
     held_loss_after = mean_answer_loss(model, held_rows, pad_id, mixed_precision=precision)
+    perplexity_after = held_out_perplexity(model, tokenizer, held_out, config.model_id, config.seed)
 
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -196,16 +199,40 @@ def run_sft(config: SFTConfig) -> dict[str, Any]:
         * config.gradient_accumulation_steps,
         "first_loss": losses[0] if losses else None, "final_loss": losses[-1] if losses else None,
         "held_out_answer_loss": {"before": held_loss_before, "after": held_loss_after},
+        "heldout_perplexity": {"base": perplexity_before, "sft": perplexity_after},
         "seconds": {"load": round(load_seconds, 1), "train": round(train_seconds, 1)},
-        "outputs": outputs, "models": entries, "config": config_dict(config),
+        "outputs": outputs, "models": entries, "config": config_dict(config), "config_hash": config_hash(config),
         "versions": package_versions("torch", "transformers", "trl", "peft", "unsloth", "datasets"),
     }
     write_json(out / "manifest.json", manifest)
     write_models_entries(Path(config.models_out), entries)
     log(f"trained {manifest['steps']} steps in {train_seconds:.1f} s; training loss {manifest['first_loss']} -> "
-        f"{manifest['final_loss']}; held-out answer loss {held_loss_before} -> {held_loss_after}")
+        f"{manifest['final_loss']}; held-out answer loss {held_loss_before} -> {held_loss_after}; held-out "
+        f"perplexity {perplexity_before.get('perplexity')} -> {perplexity_after.get('perplexity')}")
     log(f"models.yaml entries {', '.join(entries)} written to {config.models_out}")
     return manifest
+
+
+def held_out_perplexity(model, tokenizer, examples: list, label: str, seed: int) -> dict[str, Any]:
+    """The model's perplexity on the held-out answers, with a bootstrap interval over examples
+    (harness.fidelity); a model that cannot be scored (no chat template, a slow tokenizer) gives the reason."""
+    from harness.errors import BenchError
+    from harness.fidelity import heldout_perplexity
+    from harness.fidelity.scorers import TransformersScorer
+
+    if not examples:
+        return {"model": label, "perplexity": None, "reason": "no held-out examples"}
+    was_training = model.training
+    model.eval()
+    try:
+        device = str(next(model.parameters()).device)
+        scorer = TransformersScorer(label, model, tokenizer, device=device)
+        return heldout_perplexity(scorer, examples, seed=seed).model_dump(mode="json")
+    except BenchError as exc:
+        return {"model": label, "perplexity": None, "reason": str(exc)}
+    finally:
+        if was_training:
+            model.train()
 
 
 def hyper_parameters(config: SFTConfig) -> dict[str, Any]:

@@ -288,6 +288,12 @@ class LocalTransformersAdapter(Adapter):
             raise AdapterError(f"{self.model_id}: cannot load the model: {type(exc).__name__}: "
                                f"{_first_line(exc)}") from None
 
+    def loaded(self) -> tuple[Any, Any, str]:
+        """(model, tokenizer, device), loaded on first use: for callers that need logits rather than text."""
+        with self._lock:
+            self._ensure_loaded()
+            return self._model, self._tokenizer, self._device
+
     def generate(self, messages: list[Message], settings: GenerationSettings,
                  json_schema: dict[str, Any] | None = None) -> Completion:
         with self._lock:

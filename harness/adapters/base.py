@@ -133,6 +133,9 @@ class Adapter(ABC):
     Options: type[StrictOptions] = StrictOptions
     local: bool = False
     structured: str | None = None
+    # True for a kind that answers by case id and turn (answers read from a file): the answer stage then calls
+    # `answer(case_id, turn, messages, settings)` instead of `generate`.
+    answers_by_case: bool = False
 
     def __init__(self, model_id: str, options: StrictOptions, prices: Prices | None = None,
                  max_concurrency: int = 1, family: str | None = None):
@@ -151,6 +154,10 @@ class Adapter(ABC):
                  json_schema: dict[str, Any] | None = None) -> Completion:
         """Answer one chat. Errors are returned as `Completion.failed(...)`, except `AdapterError`
         for problems no retry can fix (missing key, missing package), which is raised."""
+
+    def answer(self, case_id: str, turn: int, messages: list[Message], settings: GenerationSettings) -> Completion:
+        """The answer to one turn of one case (only kinds with `answers_by_case`)."""
+        raise NotImplementedError(f"{type(self).__name__} answers prompts, not case ids")
 
     def size_mib(self) -> float | None:
         """The size of what answers, in MiB, where the kind knows it (a weights file); None otherwise."""

@@ -32,6 +32,8 @@ class Rule(StrictOptions):
 class MockOptions(StrictOptions):
     responses: list[str] = ["Situation: ...\nBackground: ...\nAssessment: ...\nRecommendation: ..."]
     rules: list[Rule] = []
+    # Answer with the conversation it was sent, one "role: content" line per message (what reached the model).
+    echo: bool = False
     ttft_s: float = Field(0.0, ge=0, allow_inf_nan=False)
     latency_s: float = Field(0.0, ge=0, allow_inf_nan=False)
     fail_every: int = Field(0, ge=0)  # every n-th call of this model fails (0: never)
@@ -98,6 +100,8 @@ class MockAdapter(Adapter):
                 return self._reasoned(self._grade(prompt), props)
             if "scores" in props:
                 return self._reasoned(self._score(prompt, list(props["scores"]["properties"])), props)
+        if opts.echo:
+            return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
         for rule in opts.rules:
             if rule.contains.lower() in prompt.lower():
                 return rule.response

@@ -2,11 +2,16 @@
 
 - `beats`: the candidate's pairwise win rate against the baseline has its interval's lower bound above 0.5
   (`test: ci`, the default), or its Holm-adjusted sign-test p below `alpha` with the candidate ahead
-  (`test: p`).
+  (`test: p`). A run without a judge (`metric: auto`), or `metric: score`, measures it by the paired score difference
+  instead: its interval above 0, or its Holm-adjusted p below `alpha` with the candidate ahead.
 - `not_worse`: non-inferiority on a rubric axis (or `score`, the overall score): the lower bound of the
   difference candidate - baseline is above -margin. The paired interval from the significance table is used
   when the run has one; otherwise the two models' own intervals give a conservative bound.
-- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s).
+- `budget`: a latency, throughput, cost or size figure within a limit (`max`, or `min` for tokens_per_s). A
+  latency or throughput budget on a model whose timings bench did not measure (answers from a file) errors.
+- `fidelity`: the candidate's token distribution against its reference (the run's fidelity section): the upper
+  bound of mean KL within `max_kl`, the lower bound of top-1 agreement at least `min_top1`. It rests on the
+  models' probabilities alone, never on the judge.
 
 Every gate fails, with the reason, when a model it reads has answered fewer cases than `min_answered` (1.0 by
 default) or has fewer fully graded than `min_graded` (0.98): a model cannot pass by skipping the hard cases.
@@ -18,6 +23,7 @@ A figure a gate needs that is missing, NaN or infinite makes it error; it never 
 
 from __future__ import annotations
 
+from ..fidelity.gate import MissingFidelity, run_gate_coverage, run_gate_figures
 from ..report.formatting import compact as _f
 from ..report.formatting import compact_interval as _ci
 import math
@@ -37,7 +43,7 @@ class _Missing(Exception):
 def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
     """One verdict per gate; `op` says how the figure must compare with the threshold for the gate's own
     criterion (before the judge and power conditions)."""
-    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget}
+    evaluators = {"beats": _beats, "not_worse": _not_worse, "budget": _budget, "fidelity": run_gate_figures}
     verdicts = []
     for gate in gates:
         try:
@@ -46,7 +52,7 @@ def evaluate_gates(results: Results, gates: list[Gate]) -> list[GateVerdict]:
                 verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="fail", reason="; ".join(coverage)))
                 continue
             figure, threshold, op, failures, passed_because, *warning = evaluators[gate.type](results, gate)
-        except _Missing as missing:
+        except (_Missing, MissingFidelity) as missing:
             verdicts.append(GateVerdict(name=gate.label, type=gate.type, verdict="error", reason=str(missing)))
             continue
         if figure is None or not math.isfinite(figure):
@@ -81,11 +87,19 @@ def _label_shortfall(results: Results, gate: Gate) -> str | None:
     return None
 
 
+def beats_metric(results: Results, gate: BeatsGate) -> str:
+    """What a beats gate compares: its metric, where auto is the win rate when the run has a judge and the paired
+    score difference otherwise (a run without a judge has no win rate)."""
+    if gate.metric != "auto":
+        return gate.metric
+    return "win_rate" if results.judge.id is not None else "score"
+
+
 def rests_on(results: Results, gate: Gate) -> list[str]:
     """What the gate's figure comes from: checks (code), judge, measurements (latency, size, cost)."""
-    if gate.type == "budget":
-        return ["measurements"]
-    axis = gate.axis if gate.type == "not_worse" else gate.metric
+    if gate.type in ("budget", "fidelity"):
+        return ["measurements"] if gate.type == "budget" else ["fidelity"]
+    axis = gate.axis if gate.type == "not_worse" else beats_metric(results, gate)
     if axis == "checks" or axis.startswith("checks:"):
         return ["checks"]
     if axis in ("win_rate", "judge") or axis.startswith("judge:"):
@@ -94,6 +108,8 @@ def rests_on(results: Results, gate: Gate) -> list[str]:
 
 
 def _coverage_failures(results: Results, gate: Gate) -> list[str]:
+    if gate.type == "fidelity":
+        return run_gate_coverage(results, gate)  # harness.fidelity.gate
     ids = [gate.model] if gate.type == "budget" else [gate.candidate, gate.baseline]
     # A figure decided by code needs the answers, not the judge's grading of them.
     code_only = gate.type != "budget" and rests_on(results, gate) == ["checks"]
@@ -119,6 +135,20 @@ def recorded_verdicts(results: Results) -> list[GateVerdict] | None:
     return evaluate_gates(results, parse_gates(specs, f"run {results.run_id}")) if specs else None
 
 
+def unestablished(results: Results, gate: Gate, verdict: GateVerdict) -> str | None:
+    """Why the gate's figure could not be established (missing data, too little coverage, a judge not shown to
+    be capable), or None when its verdict stands on the figure's merits."""
+    if verdict.verdict == "error":
+        return verdict.reason
+    try:
+        reasons = _coverage_failures(results, gate)
+        if not reasons and "judge" in rests_on(results, gate):
+            reasons = _judge_failures(results, "the figure")
+    except _Missing as missing:
+        return str(missing)
+    return "; ".join(reasons) or None
+
+
 def exit_code(verdicts: list[GateVerdict]) -> int:
     """0 when every required gate passed, 1 when one failed or errored (bad input never gets here: ConfigError,
     2). Advisory gates are reported, never decide."""
@@ -128,8 +158,9 @@ def exit_code(verdicts: list[GateVerdict]) -> int:
 def _beats(results: Results, gate: BeatsGate):
     _model(results, gate.candidate)
     _model(results, gate.baseline)
-    if gate.metric != "win_rate":
-        return _beats_on_scores(results, gate)
+    metric = beats_metric(results, gate)
+    if metric != "win_rate":
+        return _beats_on_scores(results, gate, metric)
     pair = _pairwise(results, gate.candidate, gate.baseline)
     failures = _judge_failures(results, "a win rate")
     _number(pair.win_rate, "pairwise win_rate")
@@ -154,14 +185,18 @@ def _beats(results: Results, gate: BeatsGate):
     return figure, threshold, op, failures, because
 
 
-def _beats_on_scores(results: Results, gate: BeatsGate):
+def _beats_on_scores(results: Results, gate: BeatsGate, axis: str):
     """beats on a judge score: the paired difference over shared cases is above 0 (its interval's lower bound,
     or a Holm-adjusted p below alpha with the candidate ahead)."""
-    metric = _metric(gate.metric)
+    metric = _metric(axis)
     row = _significance(results, metric, gate.candidate, gate.baseline)
     if row is None:
-        raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored?)")
-    failures = [] if metric.startswith("checks") else _judge_failures(results, f"the {metric} figure")
+        raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored? "
+                       "did any case have both answered and fully graded?)")
+    failures = []
+    if metric.startswith("judge") or (metric == "score" and _axis_rests_on_judge(
+            results, "score", (gate.candidate, gate.baseline))):
+        failures += _judge_failures(results, f"the {metric} figure")
     diff = _number(row.diff, f"{metric} difference")
     if gate.test == "ci":
         low = _interval(row.ci, f"{metric} interval")[0]
@@ -217,6 +252,8 @@ def _budget(results: Results, gate: BudgetGate):
     model = _model(results, gate.model)
     bound = ""
     if gate.metric in LATENCY_METRICS:
+        if not model.latency.measured:  # a file's own timings are not a measurement a budget can rest on
+            raise _Missing(f"{gate.metric} of '{gate.model}' was not measured by bench (answers read from a file)")
         point = getattr(model.latency, gate.metric)
         bound_name = BOUNDS[gate.metric]
         value = getattr(model.latency, bound_name)

@@ -4,6 +4,7 @@ Short forms for the command line (model ids must not contain ':' there; use the 
     beats:CANDIDATE:BASELINE[:p[:ALPHA]]
     not-worse:AXIS:CANDIDATE:BASELINE:MARGIN
     budget:METRIC:MODEL:LIMIT
+    fidelity:CANDIDATE:REFERENCE:MAX_KL[:MIN_TOP1]    (MAX_KL may be empty when MIN_TOP1 is given)
     {type: beats, candidate: a, baseline: b}          (a YAML mapping, as in a suite file)
 """
 
@@ -21,7 +22,7 @@ from ..errors import ConfigError, from_validation
 LATENCY_METRICS = ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s", "tokens_per_s")
 BUDGET_METRICS = (*LATENCY_METRICS, "size_mib", "cost_usd")
 HIGHER_IS_BETTER = {"tokens_per_s"}
-GATE_TYPES = ("beats", "not_worse", "budget")
+GATE_TYPES = ("beats", "not_worse", "budget", "fidelity")
 
 
 class _Spec(BaseModel):
@@ -46,16 +47,16 @@ class BeatsGate(_Spec):
     type: Literal["beats"]
     candidate: str
     baseline: str
-    # win_rate (the judge's rankings), a judge score (score mode: judge, judge:<axis>), or the check-only score
-    # (checks, checks:<axis>)
-    metric: str = Field("win_rate", pattern=r"^(win_rate|judge|judge:[\w-]+|checks|checks:[\w-]+)$")
+    # win_rate (the judge's rankings), the rubric score (score), a judge score (score mode: judge, judge:<axis>), or
+    # the check-only score (checks, checks:<axis>). auto: the win rate when the run has a judge, the score otherwise.
+    metric: str = Field("auto", pattern=r"^(auto|win_rate|score|judge|judge:[\w-]+|checks|checks:[\w-]+)$")
     test: Literal["ci", "p"] = "ci"
     alpha: float = Field(0.05, gt=0, lt=1)
     # the judge must agree with the suite's human labels at least this often (the interval's lower bound)
     min_label_agreement: float | None = Field(None, gt=0, le=1)
 
     def default_name(self) -> str:
-        return f"beats:{self.candidate}:{self.baseline}" + ("" if self.metric == "win_rate" else f":{self.metric}")
+        return f"beats:{self.candidate}:{self.baseline}" + ("" if self.metric in ("auto", "win_rate") else f":{self.metric}")
 
 
 class NotWorseGate(_Spec):
@@ -93,7 +94,27 @@ class BudgetGate(_Spec):
         return f"budget:{self.metric}:{self.model}"
 
 
-Gate = Annotated[Union[BeatsGate, NotWorseGate, BudgetGate], Field(discriminator="type")]
+class FidelityGate(_Spec):
+    """The candidate's token distribution stays close to the reference's (the run's fidelity section): the
+    upper bound of mean KL within max_kl nats, the lower bound of top-1 agreement at least min_top1."""
+
+    type: Literal["fidelity"]
+    candidate: str
+    reference: str
+    max_kl: float | None = Field(None, ge=0, allow_inf_nan=False)
+    min_top1: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _a_limit(self):
+        if self.max_kl is None and self.min_top1 is None:
+            raise ValueError("give max_kl, min_top1 or both")
+        return self
+
+    def default_name(self) -> str:
+        return f"fidelity:{self.candidate}:{self.reference}"
+
+
+Gate = Annotated[Union[BeatsGate, NotWorseGate, BudgetGate, FidelityGate], Field(discriminator="type")]
 GATE_ADAPTER = TypeAdapter(Gate)
 
 
@@ -141,13 +162,23 @@ def _expand_expression(expr: str, source: str, at: str) -> dict[str, Any]:
         "beats": "beats:CANDIDATE:BASELINE[:p[:ALPHA]]",
         "not_worse": "not-worse:AXIS:CANDIDATE:BASELINE:MARGIN",
         "budget": "budget:METRIC:MODEL:LIMIT",
+        "fidelity": "fidelity:CANDIDATE:REFERENCE:MAX_KL[:MIN_TOP1]",
     }
     if kind not in usage:
-        raise ConfigError(f"unknown gate type {parts[0]!r} in {expr!r} (known: beats, not-worse, budget)",
+        raise ConfigError(f"unknown gate type {parts[0]!r} in {expr!r} (known: beats, not-worse, budget, fidelity)",
                           path=source, key=at)
 
     def bad(why: str) -> ConfigError:
         return ConfigError(f"{why} in {expr!r}; expected {usage[kind]}", path=source, key=at)
+
+    if kind == "fidelity":
+        if len(parts) not in (4, 5) or not parts[1] or not parts[2] or not any(parts[3:]):
+            raise bad("wrong fields")
+        spec = {"type": "fidelity", "candidate": parts[1], "reference": parts[2]}
+        for name, text in zip(("max_kl", "min_top1"), parts[3:]):
+            if text:
+                spec[name] = _number(text, bad)
+        return spec
 
     if any(not p for p in parts):
         raise bad("an empty field")

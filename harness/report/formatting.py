@@ -122,6 +122,18 @@ def pct_with_interval(value: Any, ci: Any) -> str:
     return with_interval(value, ci, pct)
 
 
+def byte_size(value: Any) -> str:
+    """Bytes in binary units: `512 B`, `3.4 KiB`, `12.0 MiB`, `1.50 GiB`."""
+    if not is_number(value):
+        return MISSING
+    if value < 1024:
+        return f"{value:.0f} B"
+    for unit, size in (("KiB", 1024), ("MiB", 1024 ** 2), ("GiB", 1024 ** 3)):
+        if value < size * 1024 or unit == "GiB":
+            return f"{value / size:.2f} {unit}" if unit == "GiB" else f"{value / size:.1f} {unit}"
+    return MISSING  # pragma: no cover - the loop always returns
+
+
 def duration(value: Any) -> str:
     """Wall time: `5m 12.4s` above a minute."""
     if not is_number(value):

@@ -79,6 +79,15 @@ def _gates(gates: list[GateVerdict]) -> list[str]:
     return [tally, ""] + table(["Gate", "Figure", "Threshold", "Verdict", "Reason"], rows, {1, 2})
 
 
+def _ifeval(results: Results) -> list[str]:
+    names = ("prompt_strict", "prompt_loose", "instruction_strict", "instruction_loose")
+    rows = [[escape_cell(model_id)] + [fmt.with_interval(getattr(figures, name).accuracy, getattr(figures, name).ci,
+                                                         fmt.pct) for name in names]
+            for model_id, figures in results.ifeval.items()]
+    return table(["IFEval", "Prompt, strict", "Prompt, loose", "Instruction, strict", "Instruction, loose"], rows,
+                 {1, 2, 3, 4})
+
+
 def render_markdown(results: Results) -> str:
     """Leaderboard, judge audit verdict, gate verdicts and power warnings, in that order."""
     results = as_results(results)
@@ -97,6 +106,8 @@ def render_markdown(results: Results) -> str:
         facts.append(f"cost {fmt.usd(cost.spent_usd)} spent, {fmt.usd(cost.total_usd)} with cached calls")
     lines = [f"## bench: {escape_cell(suite.name)}{version}", "", " · ".join(facts), ""]
     lines += _leaderboard(results) + [""]
+    if results.ifeval:
+        lines += _ifeval(results) + [""]
     judge_lines = _judge_line(judge)
     if judge_lines:
         lines += judge_lines + [""]

@@ -195,6 +195,10 @@ def build_view(results: Results, *, case_details: bool = True) -> dict:
         "significance": [row.model_dump(mode="json") for row in results.significance or []],
         "power": results.power.model_dump(mode="json") if results.power else None,
         "gates": [gate.model_dump(mode="json") for gate in results.gates or []],
+        "ifeval": [{"id": mid, **results.ifeval[mid].model_dump(mode="json")} for mid in model_order
+                   if mid in (results.ifeval or {})],
+        "judge_scores": [{"id": m.id, **m.judge_scores.model_dump(mode="json")} for m in results.models
+                         if m.judge_scores is not None],
         "cases": case_views(results.cases, model_order) if case_details else [],
         "case_count": len(results.cases),
         "flag_names": sorted({flag for model in results.models for flag in model.flags}),

@@ -19,6 +19,8 @@ from ..rubric import Criterion
 from ..sampling import samples_of
 from ..stats import design
 from ..store import Store
+from .fidelity import fidelity_section
+from .formats import answers_file_fields, case_turns, ifeval_instruction_rows, ifeval_section, turn_rows
 from .frames import ci, frames, num
 from .costs import cost_figures
 from .judging import judge_fields
@@ -51,6 +53,8 @@ def build_results(store: Store, run_id: str) -> Results:
         "run_id": run_id,
         "created_at": _dt.datetime.fromtimestamp(stamp, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": None if info.get("wall_time_s") is None else round(info["wall_time_s"], 2),
+        "fidelity": fidelity_section(spec.get("fidelity"), model_ids, store.fidelity_rows(run_id), n_boot=N_BOOT,
+                                     seed=SEED),
         "stages": StageTimes.from_seconds(info.get("stage_times")),
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
@@ -128,12 +132,15 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         mid = entry["id"]
         s, lat = scores.get(mid, {}), latency.get(mid, {})
         mine = [a for a in answers if a.model_id == mid]
-        costs = [a.completion.cost_usd for a in mine if a.completion.cost_usd]
+        cover = coverage(mine)
+        costs = [c.cost_usd for a in mine for c in (a.turns or [a.completion]) if c.cost_usd]
         own = f["own_scores"].loc[f["own_scores"]["model"] == mid, "score"].to_numpy(float)
         models_out.append({
             "id": mid, "kind": entry["kind"], "fingerprint": entry["fingerprint"], "family": entry["family"],
             "size_mib": entry.get("size_mib"),
-            "n": int(s.get("n", 0) or 0), **coverage(mine), "samples": samples, "repeats": repeats.get(mid),
+            "n": int(s.get("n", 0) or 0), **cover, "samples": samples, "repeats": repeats.get(mid),
+            "coverage": {"answered": cover["answered"] / cover["cases"] if cover["cases"] else None,
+                         "graded": cover["graded"] / cover["cases"] if cover["cases"] else None},
             "errors_by_stage": _stage_errors(mid, mine, judgments),
             "flags": dict(Counter(flag for a in mine for flag in a.flags)),
             "score": num(s.get("score")), "score_ci": ci(s.get("ci_low"), s.get("ci_high")),
@@ -149,11 +156,12 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
                         for k in ("ttft_p50_s", "ttft_p95_s", "latency_p50_s", "latency_p95_s", "ttft_p50_upper_s",
                                   "ttft_p95_upper_s", "latency_p50_upper_s", "latency_p95_upper_s", "tokens_per_s",
                                   "tokens_per_s_lower", "output_tokens_mean", "calls", "failed", "ttft_lower_bound")
-                        if k in lat},
+                        if k in lat} | {"measured": "answers_file" not in entry},
             "cost_usd": sum(costs) if costs else None,
             **({"judge_scores": judged_scores[mid]} if judge_scores else {}),
             **({"checks": checks[mid]} if mid in checks else {}),
             "retries": sum(a.completion.retries or 0 for a in mine),
+            **answers_file_fields(entry),
         })
 
     suite = spec["suite"]
@@ -169,6 +177,9 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         "pairwise": pairwise,
         "cases": _cases(cases, model_ids, answers, judgments, judge_scores, samples),
     }
+    if suite.get("case_format") == "ifeval":
+        rows = ifeval_instruction_rows(cases, answers, rubric_criteria, scoring["missing"])
+        results["ifeval"] = ifeval_section(rows, model_ids, n_boot=N_BOOT, seed=SEED)
     baseline = settings["judging"]["baseline"] or model_ids[0]
     results.update(_verdict_fields(f, outcomes, model_ids, baseline))
     return results
@@ -209,8 +220,11 @@ def _verdict_fields(f: dict[str, Any], outcomes, model_ids: list[str], baseline:
         for i, adjusted in zip(tested, stats.holm([rows[i]["p_value"] for i in tested])):
             rows[i]["p_adjusted"] = num(adjusted)
     out["significance"] = rows
-    out["power"] = {**stats.power_summary(f["case_scores"], outcomes),
-                    "pairs": design.design_power(f["case_scores"], f["group_scores"])}
+    pairs = design.design_power(f["case_scores"], f["group_scores"])
+    if len(f["check_scores"]):  # the check-only figures' design, named as their significance rows are
+        pairs += [{**r, "metric": "checks:score" if r["metric"] == "score" else f"checks:{r['metric']}"}
+                  for r in design.design_power(f["check_scores"], f["check_groups"])]
+    out["power"] = {**stats.power_summary(f["case_scores"], outcomes), "pairs": pairs}
     if outcomes is not None and len(outcomes):
         bt = stats.bradley_terry(outcomes, n_boot=N_BOOT // 4, seed=SEED)
         ratings: dict[str, Any] = {
@@ -285,15 +299,17 @@ def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgm
             "flags": a.flags, "graded": a.fully_graded if a.ok else None,
             "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
             "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
-                          "source": r.source, "detail": r.detail, "rationale": r.rationale} for r in a.criteria],
+                          "source": r.source, "detail": r.detail, "rationale": r.rationale,
+                          "met_loose": r.met_loose} for r in a.criteria],
             "judge_scores": scored.get((a.case_id, a.model_id, a.sample), []),
+            "turns": turn_rows(a),
         }
 
     out = []
     for case in cases:
         out.append({
             "id": case.id, "tags": case.tags, "messages": case.chat(), "reference": case.reference,
-            "answers": {mid: row(by_key[(case.id, mid, 0)]) for mid in model_ids},
+            "turns": case_turns(case), "answers": {mid: row(by_key[(case.id, mid, 0)]) for mid in model_ids},
             **({"samples": {mid: [row(by_key[(case.id, mid, s)]) for s in range(1, samples)] for mid in model_ids}}
                if samples > 1 else {}),
             "judgments": [{"rep": j.rep, "order": j.order, "ranking": j.ranking, "error": j.error,

@@ -134,10 +134,11 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
                                               themes)
     latency_rows, length_rows = [], []
     for answer in answers:
+        for c in answer.turns or [answer.completion]:  # a multi-turn answer: one call per turn
+            latency_rows.append({"model": answer.model_id, "case_id": answer.case_id, "ttft_s": c.ttft_s,
+                                 "latency_s": c.latency_s, "tokens_per_s": c.tokens_per_s,
+                                 "output_tokens": c.output_tokens, "error": c.error, "cost_usd": c.cost_usd})
         c = answer.completion
-        latency_rows.append({"model": answer.model_id, "case_id": answer.case_id, "ttft_s": c.ttft_s,
-                             "latency_s": c.latency_s, "tokens_per_s": c.tokens_per_s,
-                             "output_tokens": c.output_tokens, "error": c.error, "cost_usd": c.cost_usd})
         if answer.ok:
             length_rows.append({"case_id": answer.case_id, "model": answer.model_id, "n_chars": len(c.text),
                                 "markdown_density": markdown_density(c.text)})

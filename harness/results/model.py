@@ -12,20 +12,17 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from ..errors import ConfigError, from_validation
+from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
 from .cost_model import Cost
 from .repeats_model import Repeats
+from .parts import AxisFigure, CaseTurn, CheckScores, IFEvalAccuracy, JudgeScores, TurnRow  # noqa: F401
+from .selection import CaseSelection
 from .types import Figure, Interval, StrictModel
 
 SCHEMA_VERSION = 2
 
-
-
-class AxisFigure(StrictModel):
-    score: Figure = Field(None, description="mean over cases of the per-case score on this axis (or theme)")
-    ci: Interval = Field(None, description="95% bootstrap interval over cases")
-    n: int | None = Field(None, description="cases that have a score on this axis")
 
 
 class Latency(StrictModel):
@@ -49,32 +46,20 @@ class Latency(StrictModel):
     ttft_lower_bound: bool = Field(False, description="true when failed calls (which never gave a first token) "
                                                       "are counted at their elapsed time: the TTFT figures are "
                                                       "then lower bounds")
-
-
-class JudgeScores(StrictModel):
-    """The judge's 1-10 scores of a model's answers, each answer scored alone (score mode)."""
-
-    overall: AxisFigure = AxisFigure()
-    axes: dict[str, AxisFigure] = {}
-    unscored: int = Field(0, description="answers the judge gave no parsable score for")
-
-
-class CheckScores(StrictModel):
-    """The rubric score from the criteria code decides alone (checks and flags), judge-graded criteria left out:
-    a figure no judge's trust can change."""
-
-    score: Figure = None
-    ci: Interval = None
-    n: int = 0
-    axes: dict[str, AxisFigure] = {}
-    criteria: int = Field(0, description="criteria decided by code that apply to this model's cases")
-    judged_criteria_left_out: int = Field(0, description="judge-graded criteria not in this figure")
+    measured: bool = Field(True, description="false: not measured by bench (answers from a file; its own figures)")
 
 
 class StageErrors(StrictModel):
     answer: int = Field(0, description="answers that failed")
     grade: int = Field(0, description="criteria the grader could not grade (failed or split votes)")
     judge: int = Field(0, description="judgments of this model's answers with no verdict")
+
+
+class Coverage(StrictModel):
+    """Shares of the cases attempted; null when no case was attempted."""
+
+    answered: Figure = Field(None, description="answered / cases")
+    graded: Figure = Field(None, description="fully graded / cases")
 
 
 class ModelResult(StrictModel):
@@ -87,6 +72,7 @@ class ModelResult(StrictModel):
     cases: int = Field(0, description="cases attempted")
     answered: int = Field(0, description="cases with an answer (no error), in every sample")
     graded: int = Field(0, description="answered cases whose every applicable criterion was graded, in every sample")
+    coverage: Coverage = Coverage()
     samples: int = Field(1, description="samples of each case (--repeat); a case scores the mean of its samples")
     repeats: Repeats | None = Field(None, description="with 2 or more samples: how consistent they are")
     errors: int = Field(0, description="answers that failed (every sample counted)")
@@ -109,6 +95,7 @@ class ModelResult(StrictModel):
     checks: CheckScores | None = Field(None, description="the check-only score (no judge-graded criterion in it)")
     retries: int = Field(0, description="retries the answer calls needed (a cached answer carries those of the "
                                         "call that made it)")
+    unknown_answers: int | None = Field(None, description="answers from a file for cases the suite does not have")
 
 
 class PairwiseRow(StrictModel):
@@ -205,6 +192,7 @@ class StageTimes(StrictModel):
     scoring_s: Figure = Field(None, description="the judge's 1-10 scores (score mode)")
     adversarial_s: Figure = Field(None, description="planted-instruction trials of the judge")
     exam_s: Figure = Field(None, description="the judge's exam on corrupted references")
+    fidelity_s: Figure = Field(None, description="token probabilities of each model against its fidelity reference")
     statistics_s: Figure = Field(None, description="the results computed from the store")
     report_s: Figure = Field(None, description="results.json, summary.md, index.html and the runs index")
 
@@ -231,11 +219,14 @@ class CriterionRow(StrictModel):
     source: str | None = Field(None, description="check, judge, flag, error, split or skipped")
     detail: str | None = None
     rationale: str | None = Field(None, description="the judge's reason (judge-graded criteria)")
+    met_loose: bool | None = Field(None, description="an IFEval check's loose verdict (null: not an IFEval check)")
 
 
 class ScoreRow(StrictModel):
     judge: str
-    scores: dict[str, int] | None = None
+    scores: dict[str, int | float] | None = Field(None, description="1-10 per axis and overall; a multi-turn "
+                                                  "answer's are means over its turns, each turn's overall under "
+                                                  "`turn N`")
     rationale: str | None = None
     error: str | None = None
 
@@ -254,6 +245,7 @@ class AnswerRow(StrictModel):
     axes: dict[str, Figure] = {}
     criteria: list[CriterionRow] = []
     judge_scores: list[ScoreRow] = Field([], description="score mode: each judge's 1-10 scores of this answer")
+    turns: list[TurnRow] = Field([], description="a multi-turn case: every turn (text is the last turn's)")
 
 
 class JudgmentRow(StrictModel):
@@ -273,6 +265,7 @@ class CaseResult(StrictModel):
     tags: list[str] = []
     messages: list[dict[str, str]] = []
     reference: str | None = None
+    turns: list[CaseTurn] = Field([], description="the later user turns of a multi-turn case")
     answers: dict[str, AnswerRow] = Field({}, description="each model's answer (its first sample)")
     samples: dict[str, list[AnswerRow]] | None = Field(None, description="with repeats: each model's samples "
                                                                          "after the first")
@@ -315,10 +308,16 @@ class RunSpec(StrictModel):
     scoring: Scoring = Scoring()
     system_prompt: str | None = None
     judge_guidance: str | None = None
-    generation: dict[str, Any] = {}
+    generation: dict[str, Any] = Field({}, description="the contestants' generation settings as used: the suite's, "
+                                                       "with generation_overrides applied")
+    generation_overrides: dict[str, Any] = Field({}, description="the generation settings given on the command line "
+                                                                 "(--temperature, --max-tokens, --seed)")
     judge_generation: dict[str, Any] = {}
     judging: dict[str, Any] = {}
     exam: dict[str, Any] = {}
+    selection: CaseSelection | None = Field(None, description="how the run's cases were chosen from the suite's; "
+                                                              "null: all of them")
+    no_cache: bool = Field(False, description="the run answered afresh (--no-cache): nothing cached before it was used")
     rubric: dict[str, Any] | None = Field(None, description="the rubric, whole")
     gates: list[dict[str, Any]] = Field([], description="the gates recorded at run time, parsed")
     labels: list[dict[str, Any]] = Field([], description="the suite's human labels, as read when the run started")
@@ -347,9 +346,12 @@ class Results(StrictModel):
     significance: list[SignificanceRow] | None = None
     power: Power | None = None
     ratings: Ratings | None = None
+    ifeval: dict[str, IFEvalAccuracy] | None = Field(None, description="IFEval suites: the accuracies per model")
     generation: Generation = Generation()
     cost: Cost | None = Field(None, description="what every call cost, per model and role")
     gates: list[GateVerdict] | None = None
+    fidelity: FidelitySection | None = Field(None, description="KL divergence, top-1 agreement and perplexity "
+                                                               "against a reference, when the run asked for them")
     cases: list[CaseResult] = []
 
     @field_validator("judge", mode="before")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..judge.score import TURN_PREFIX
 from ..records import ExamTrial, JudgeScore
 from ..stats.intervals import wilson
 from .frames import ci, num
@@ -77,10 +78,12 @@ def judge_score_figures(scores: list[JudgeScore], model_ids: list[str], case_ids
         mine = grouped[grouped["model"] == model].to_dict("records") if grouped is not None else []
         out[model] = {
             "overall": figure(row[0]) if row else {},
-            "axes": {r["group"]: figure(r) for r in mine},
+            "axes": {r["group"]: figure(r) for r in mine if not r["group"].startswith(TURN_PREFIX)},
+            "turns": {r["group"]: figure(r) for r in mine if r["group"].startswith(TURN_PREFIX)},
             "unscored": sum(1 for s in scores if s.model_id == model and s.scores is None),
         }
-    return out, overall[overall["case_id"].isin(shared)], axes[axes["case_id"].isin(shared)]
+    per_axis = axes[axes["case_id"].isin(shared) & ~axes["group"].str.startswith(TURN_PREFIX)]
+    return out, overall[overall["case_id"].isin(shared)], per_axis
 
 
 def exam_summary(trials: list[ExamTrial], min_accuracy: float) -> dict[str, Any]:

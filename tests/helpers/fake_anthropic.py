@@ -10,25 +10,19 @@ before any response), "drop" (the connection cut mid-answer), "400" (a message e
 from __future__ import annotations
 
 import json
-import threading
-from collections import Counter
 from typing import Any, Callable
 
 from .fake_openai import echo_words, last_user
-from .http_server import Reply, Request
+from .http_server import FaultPlan, Reply, Request
 
 
-class FakeAnthropic:
+class FakeAnthropic(FaultPlan):
     def __init__(self, key: str = "sk-ant-test", plan: Callable[[str, int], str | None] | None = None,
                  tool_input: dict[str, Any] | None = None, retry_headers: dict[str, str] | None = None,
                  slow_s: float = 2.0):
         self.key = key
-        self.slow_s = slow_s
-        self.plan = plan or (lambda prompt, attempt: None)
+        FaultPlan.__init__(self, plan, slow_s, retry_headers, {"retry-after": "1"})
         self.tool_input = tool_input if tool_input is not None else {"best": "A", "reason": "clearer"}
-        self.retry_headers = retry_headers if retry_headers is not None else {"retry-after": "1"}
-        self.attempts: Counter[str] = Counter()
-        self._lock = threading.Lock()
 
     def __call__(self, request: Request, reply: Reply) -> None:
         if request.path.rstrip("/") != "/v1/messages":
@@ -42,9 +36,7 @@ class FakeAnthropic:
             return
         body = request.body
         prompt = last_user(body)
-        with self._lock:
-            self.attempts[prompt] += 1
-            fault = self.plan(prompt, self.attempts[prompt])
+        fault = self.next_fault(prompt)
         if fault == "429":
             reply.json(429, {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
                        headers=self.retry_headers)
@@ -59,11 +51,8 @@ class FakeAnthropic:
         if fault == "500":
             reply.json(500, {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}})
             return
-        if fault == "refuse":
-            reply.drop()
+        if self.transport_fault(fault, reply):
             return
-        if fault == "slow":
-            reply.stall(self.slow_s)
         self._answer(body, reply, fault)
 
     def _answer(self, body: dict, reply: Reply, fault: str | None) -> None:

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import zlib
-from collections import Counter
 from typing import Any, Callable
 from urllib.parse import unquote
 
 from .fake_openai import echo_words
-from .http_server import Reply, Request
+from .http_server import FaultPlan, Reply, Request
 
 ROUTE = re.compile(r"^/model/(.+)/converse-stream$")
 ERRORS = {"429": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
@@ -67,19 +65,14 @@ def last_user_text(body: dict) -> str:
     return ""
 
 
-class FakeBedrock:
+class FakeBedrock(FaultPlan):
     def __init__(self, access_key_id: str = "AKIATESTFAKE00000001", plan: Callable[[str, int], str | None] | None = None,
                  structured_answer: dict[str, Any] | None = None, slow_s: float = 2.0,
                  retry_headers: dict[str, str] | None = None):
         self.access_key_id = access_key_id
-        self.plan = plan or (lambda prompt, attempt: None)
+        FaultPlan.__init__(self, plan, slow_s, retry_headers, {"Retry-After": "1"})
         self.structured_answer = structured_answer if structured_answer is not None else {"best": "A", "reason": "clearer"}
-        self.slow_s = slow_s
-        self.retry_headers = retry_headers if retry_headers is not None else {"Retry-After": "1"}
-        self.attempts: Counter[str] = Counter()
-        self.events: list[tuple[str, int, str | None]] = []
         self.model_ids: list[str] = []
-        self._lock = threading.Lock()
 
     def _error(self, reply: Reply, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         reply.json(status, {"message": message},
@@ -99,19 +92,13 @@ class FakeBedrock:
         prompt = last_user_text(body)
         with self._lock:
             self.model_ids.append(unquote(route.group(1)))
-            self.attempts[prompt] += 1
-            attempt = self.attempts[prompt]
-            fault = self.plan(prompt, attempt)
-            self.events.append((prompt, attempt, fault))
+        fault = self.next_fault(prompt)
         if fault in ERRORS:
             status, code, message = ERRORS[fault]
             self._error(reply, status, code, message, self.retry_headers if fault == "429" else None)
             return
-        if fault == "refuse":
-            reply.drop()
+        if self.transport_fault(fault, reply):
             return
-        if fault == "slow":
-            reply.stall(self.slow_s)
         self._answer(body, reply, fault)
 
     def _answer(self, body: dict, reply: Reply, fault: str | None) -> None:

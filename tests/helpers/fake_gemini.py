@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import Counter
 from typing import Any, Callable
 
 from .fake_openai import echo_words
-from .http_server import Reply, Request
+from .http_server import FaultPlan, Reply, Request
 
 ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):streamGenerateContent")
 
@@ -40,20 +38,15 @@ def last_user_text(body: dict) -> str:
     return ""
 
 
-class FakeGemini:
+class FakeGemini(FaultPlan):
     def __init__(self, key: str = "gm-test", plan: Callable[[str, int], str | None] | None = None,
                  structured_answer: dict[str, Any] | None = None, thoughts: int = 0, slow_s: float = 2.0,
                  retry_delay: str = "1s", retry_headers: dict[str, str] | None = None):
         self.key = key
-        self.plan = plan or (lambda prompt, attempt: None)
+        FaultPlan.__init__(self, plan, slow_s, retry_headers, {})
         self.structured_answer = structured_answer if structured_answer is not None else {"best": "A", "reason": "clearer"}
         self.thoughts = thoughts
-        self.slow_s = slow_s
         self.retry_delay = retry_delay
-        self.retry_headers = retry_headers or {}
-        self.attempts: Counter[str] = Counter()
-        self.events: list[tuple[str, int, str | None]] = []
-        self._lock = threading.Lock()
 
     def __call__(self, request: Request, reply: Reply) -> None:
         route = ROUTE.match(request.path)
@@ -69,11 +62,7 @@ class FakeGemini:
             return
         body = request.body
         prompt = last_user_text(body)
-        with self._lock:
-            self.attempts[prompt] += 1
-            attempt = self.attempts[prompt]
-            fault = self.plan(prompt, attempt)
-            self.events.append((prompt, attempt, fault))
+        fault = self.next_fault(prompt)
         if fault == "429":
             reply.json(429, google_error(429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
                                          [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
@@ -85,11 +74,7 @@ class FakeGemini:
             reply.json(400, google_error(400, "INVALID_ARGUMENT", f"Request from key {given} has an invalid field"))
         elif fault == "403":
             reply.json(403, google_error(403, "PERMISSION_DENIED", "The caller does not have permission"))
-        elif fault == "refuse":
-            reply.drop()
-        else:
-            if fault == "slow":
-                reply.stall(self.slow_s)
+        elif not self.transport_fault(fault, reply):
             self._answer(route.group(2), body, reply, fault)
 
     def _answer(self, model: str, body: dict, reply: Reply, fault: str | None) -> None:

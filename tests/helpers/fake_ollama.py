@@ -15,17 +15,15 @@ fault: "429" (with `retry_headers`), "500", "503" (Ollama's "server busy"), "slo
 from __future__ import annotations
 
 import json
-import threading
-from collections import Counter
 from typing import Any, Callable
 
 from .fake_openai import echo_words, last_user
-from .http_server import Reply, Request
+from .http_server import FaultPlan, Reply, Request
 
 DIGEST = "a8b0c51577010a279d933d14c2a8ab4b268079d44c5c8830c0a93900f1827c67"
 
 
-class FakeOllama:
+class FakeOllama(FaultPlan):
     def __init__(self, models: dict[str, str] | None = None, default_ctx: int = 2048, context_length: int = 32768,
                  key: str | None = None, plan: Callable[[str, int], str | None] | None = None,
                  structured_answer: dict[str, Any] | None = None, slow_s: float = 2.0,
@@ -34,16 +32,11 @@ class FakeOllama:
         self.default_ctx = default_ctx
         self.context_length = context_length
         self.key = key
-        self.plan = plan or (lambda prompt, attempt: None)
+        FaultPlan.__init__(self, plan, slow_s, retry_headers, {"Retry-After": "1"})
         self.structured_answer = structured_answer if structured_answer is not None else {"best": "A", "reason": "clearer"}
-        self.slow_s = slow_s
-        self.retry_headers = retry_headers if retry_headers is not None else {"Retry-After": "1"}
-        self.attempts: Counter[str] = Counter()
-        self.events: list[tuple[str, int, str | None]] = []
         self.evaluated: list[list[str]] = []
         self.loads = 0
         self._loaded_ctx: int | None = None
-        self._lock = threading.Lock()
 
     def _known(self, name: str) -> str | None:
         for candidate in (name, name + ":latest"):
@@ -78,11 +71,7 @@ class FakeOllama:
             reply.json(404, {"error": f"model \"{body.get('model')}\" not found, try pulling it first"})
             return
         prompt = last_user(body)
-        with self._lock:
-            self.attempts[prompt] += 1
-            attempt = self.attempts[prompt]
-            fault = self.plan(prompt, attempt)
-            self.events.append((prompt, attempt, fault))
+        fault = self.next_fault(prompt)
         if fault == "429":
             reply.json(429, {"error": "too many requests"}, headers=self.retry_headers)
             return
@@ -94,11 +83,8 @@ class FakeOllama:
         if fault == "400":
             reply.json(400, {"error": f"invalid options for token {given}"})
             return
-        if fault == "refuse":
-            reply.drop()
+        if self.transport_fault(fault, reply):
             return
-        if fault == "slow":
-            reply.stall(self.slow_s)
         options = body.get("options") or {}
         num_ctx = options.get("num_ctx") or self.default_ctx
         tokens = [word for m in body["messages"] for word in m["content"].split()]

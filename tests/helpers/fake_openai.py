@@ -13,11 +13,9 @@ belongs to its own question. `plan(prompt, attempt)` names the fault for an atte
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from typing import Callable
 
-from .http_server import Reply, Request
+from .http_server import FaultPlan, Reply, Request
 
 Plan = Callable[[str, int], "str | None"]
 
@@ -31,16 +29,11 @@ def echo_words(prompt: str) -> list[str]:
     return [w + " " for w in words[:-1]] + [words[-1]]
 
 
-class FakeOpenAI:
+class FakeOpenAI(FaultPlan):
     def __init__(self, key: str = "sk-test", plan: Plan | None = None, slow_s: float = 2.0,
                  retry_headers: dict[str, str] | None = None):
         self.key = key
-        self.plan = plan or (lambda prompt, attempt: None)
-        self.slow_s = slow_s
-        self.retry_headers = retry_headers if retry_headers is not None else {"Retry-After": "1"}
-        self.attempts: Counter[str] = Counter()
-        self.events: list[tuple[str, int, str | None]] = []  # (prompt, attempt, fault)
-        self._lock = threading.Lock()
+        FaultPlan.__init__(self, plan, slow_s, retry_headers, {"Retry-After": "1"})
 
     def __call__(self, request: Request, reply: Reply) -> None:
         if not request.path.rstrip("/").endswith("/chat/completions"):
@@ -53,11 +46,7 @@ class FakeOpenAI:
             return
         body = request.body
         prompt = last_user(body)
-        with self._lock:
-            self.attempts[prompt] += 1
-            attempt = self.attempts[prompt]
-            fault = self.plan(prompt, attempt)
-            self.events.append((prompt, attempt, fault))
+        fault = self.next_fault(prompt)
         if fault == "429":
             reply.json(429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error"}},
                        headers=self.retry_headers)
@@ -69,11 +58,8 @@ class FakeOpenAI:
             reply.json(400, {"error": {"message": f"Bad request from key {given}: 'messages' is malformed",
                                        "type": "invalid_request_error"}})
             return
-        if fault == "refuse":
-            reply.drop()
+        if self.transport_fault(fault, reply):
             return
-        if fault == "slow":
-            reply.stall(self.slow_s)
         self._answer(body, reply, fault)
 
     def _answer(self, body: dict, reply: Reply, fault: str | None) -> None:

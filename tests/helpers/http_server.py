@@ -13,7 +13,39 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import Counter
 from typing import Any, Callable, Iterable
+
+
+class FaultPlan:
+    """What a fake API does wrong, and when: `plan(prompt, attempt)` names the fault of each attempt at a prompt
+    (None, "429", "500", "400", "refuse", "slow", or one the fake knows), and every attempt is counted."""
+
+    def __init__(self, plan: Callable[[str, int], str | None] | None, slow_s: float,
+                 retry_headers: dict[str, str] | None, default_retry_headers: dict[str, str]):
+        self.plan = plan or (lambda prompt, attempt: None)
+        self.slow_s = slow_s
+        self.retry_headers = retry_headers if retry_headers is not None else default_retry_headers
+        self.attempts: Counter[str] = Counter()
+        self.events: list[tuple[str, int, str | None]] = []  # (prompt, attempt, fault)
+        self._lock = threading.Lock()
+
+    def next_fault(self, prompt: str) -> str | None:
+        with self._lock:
+            self.attempts[prompt] += 1
+            attempt = self.attempts[prompt]
+            fault = self.plan(prompt, attempt)
+            self.events.append((prompt, attempt, fault))
+        return fault
+
+    def transport_fault(self, fault: str | None, reply: "Reply") -> bool:
+        """A cut connection (True: the request is over) or a stall before the answer."""
+        if fault == "refuse":
+            reply.drop()
+            return True
+        if fault == "slow":
+            reply.stall(self.slow_s)
+        return False
 
 
 @dataclass
