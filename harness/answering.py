@@ -26,22 +26,24 @@ def ask_later_turns(cases: list[Case], first_calls: list[Call],
                     executor: Executor) -> dict[tuple[str, str], list[Call]]:
     """Ask turn 2, 3, ... of every multi-turn case, each after the model's own answer to the turn before.
 
-    `first_calls`: the answer stage's turn-1 calls, answered (their `extra` holds the case id). Returns, per
-    (case id, model id) of a multi-turn case, the calls of the later turns that were asked, in turn order."""
+    `first_calls`: the answer stage's turn-1 calls, answered (their `extra` holds the case id, and the sample
+    index past sample 0: harness.sampling). Returns, per (case id, model id, sample) of a multi-turn case, the
+    calls of the later turns that were asked, in turn order. A later turn's cache key's `extra` is its first
+    turn's with the turn number added (so each sample's conversation is its own)."""
     by_id = {case.id: case for case in cases}
-    chains = {(call.extra["case"], call.adapter.model_id): [call] for call in first_calls
-              if by_id[call.extra["case"]].turns}
+    chains = {(call.extra["case"], call.adapter.model_id, call.extra.get("sample", 0)): [call]
+              for call in first_calls if by_id[call.extra["case"]].turns}
     turn = 2
     while True:
         batch = []
-        for (case_id, _model), chain in chains.items():
+        for (case_id, _model, _sample), chain in chains.items():
             case, previous = by_id[case_id], chain[-1]
             if turn > case.n_turns or len(chain) != turn - 1 or not previous.result.ok:
                 continue
             messages = [*previous.messages, {"role": "assistant", "content": previous.result.text},
                         {"role": "user", "content": case.turns[turn - 2]}]
             call = Call(previous.adapter, previous.stage, messages, previous.settings,
-                        extra={"case": case_id, "turn": turn}, context={"case_id": case_id, "turn": turn})
+                        extra={**chain[0].extra, "turn": turn}, context={"case_id": case_id, "turn": turn})
             chain.append(call)
             batch.append(call)
         if not batch:

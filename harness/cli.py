@@ -15,8 +15,8 @@ from .commands import (cmd_cache, cmd_compare, cmd_fidelity, cmd_gate, cmd_judge
                        cmd_run, cmd_schema, cmd_suites)
 from .errors import BenchError
 
-EPILOG = """exit codes: 0 success (gates pass), 1 a gate failed, 2 bad input or configuration, 3 run failed,
-130 interrupted (run the same command again to resume)"""
+EPILOG = """exit codes: 0 success (gates pass), 1 a gate failed, 2 bad input or configuration, 3 run failed or
+stopped at --max-cost, 130 interrupted (run the same command again to resume)"""
 ENVIRONMENT = """environment (a .env file in the working directory is read too; a variable already set wins):
   BENCH_STORE        default for --store (the SQLite store and cache)
   BENCH_REPORTS_DIR  default for --out and --reports-dir (the reports root)
@@ -144,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "against this one on the suite's reference answers (the suite's fidelity: settings)")
     run.add_argument("--no-cache", action="store_true",
                      help="answer afresh: no cached answer or verdict is used (what comes back is still stored)")
+    run.add_argument("--repeat", type=int, default=None, metavar="N",
+                     help="ask each case N times at the suite's temperature (above 0); default: the suite's "
+                          "generation.samples, or 1")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the calls per stage, how many the cache holds, tokens and cost; call no model")
+    run.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    run.add_argument("--max-cost", type=float, default=None, metavar="USD",
+                     help="stop starting calls before this run's spend could pass USD (exit 3); run again with a "
+                          "higher cap to resume")
     run.add_argument("--out", type=Path, default=_reports_dir(), metavar="DIR",
                      help="reports root; the report goes to DIR/<suite>/<run-id>/ (default: $BENCH_REPORTS_DIR, "
                           "else reports)")

@@ -12,6 +12,14 @@ def cmd_run(args) -> int:
     from .evaluate import run_suite
     from .gates.output import report_verdicts
 
+    if args.json and not args.dry_run:
+        raise ConfigError("--json goes with --dry-run", key="--json")
+    if args.max_cost is not None and not 0 <= args.max_cost < float("inf"):
+        raise ConfigError(f"expected an amount of USD, 0 or more, got {args.max_cost}", key="--max-cost")
+    if args.dry_run:
+        from .dry_run_output import dry_run_command
+
+        return dry_run_command(args, _run_options(args))
     gates = None
     specs = [g for g in args.gate or [] if g]
     if specs:
@@ -40,7 +48,8 @@ def _run_options(args):
     return RunOptions(tags=tuple(args.tags), case_ids=tuple(args.case_ids), limit=getattr(args, "limit", None),
                       case_seed=getattr(args, "case_seed", None), temperature=getattr(args, "temperature", None),
                       max_tokens=getattr(args, "max_tokens", None), seed=getattr(args, "seed", None),
-                      no_cache=getattr(args, "no_cache", False))
+                      no_cache=getattr(args, "no_cache", False), repeat=getattr(args, "repeat", None),
+                      max_cost=getattr(args, "max_cost", None))
 
 
 def _print_summary(results) -> None:
@@ -67,6 +76,9 @@ def _print_summary(results) -> None:
                       markup=False)
     console.print(f"model calls: {gen.calls} new, {gen.cached} cached, {gen.failed} failed; "
                   f"wall time {fmt.duration(results.wall_time_s)}", markup=False, highlight=False)
+    if results.cost is not None and results.cost.total_usd is not None:
+        console.print(f"cost: {fmt.usd(results.cost.spent_usd)} spent by this run, {fmt.usd(results.cost.total_usd)} "
+                      f"for every call (cached ones at their cost)", markup=False, highlight=False)
     if judge.id:
         audit = judge.audit
         trust = "" if audit is None or audit.trusted is None else (

@@ -128,6 +128,17 @@ def _win_shares(results: Results, model_id: str, opponents: set[str]) -> dict[st
     return mine.groupby("case_id")["outcome"].mean().to_dict()
 
 
+def _all_samples(results: Results, model_id: str) -> dict[str, list[AnswerRow]]:
+    """Each case's answers of the model, every sample (one without repeats)."""
+    return {c.id: [c.answers[model_id], *((c.samples or {}).get(model_id) or [])]
+            for c in results.cases if model_id in c.answers}
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
 def _paired(old_values: dict[str, float | None], new_values: dict[str, float | None], shared: list[str],
             old_figure=None, old_ci=None, new_figure=None, new_ci=None) -> PairedFigure:
     from .stats import paired_bootstrap
@@ -153,8 +164,13 @@ def _model_change(old: Results, new: Results, model_id: str, shared: list[str], 
     old_cases = {c.id: c.answers.get(model_id) for c in old.cases}
     new_cases = {c.id: c.answers.get(model_id) for c in new.cases}
 
+    old_all, new_all = _all_samples(old, model_id), _all_samples(new, model_id)
+
     def values(run: Results, answers: dict, axis: str | None = None) -> dict[str, float | None]:
-        return {case_id: case_value(answer, run.spec, axis) for case_id, answer in answers.items()}
+        # With repeats a case's value is the mean over its samples, as the run's own figures take it.
+        every = old_all if run is old else new_all
+        return {case_id: _mean([case_value(a, run.spec, axis) for a in every.get(case_id) or [answer]])
+                for case_id, answer in answers.items()}
 
     old_scores, new_scores = values(old, old_cases), values(new, new_cases)
     axes = {}
@@ -164,7 +180,9 @@ def _model_change(old: Results, new: Results, model_id: str, shared: list[str], 
                              o.score if o else None, o.ci if o else None, n.score if n else None, n.ci if n else None)
 
     def latency(answers: dict) -> dict[str, float | None]:
-        return {c: (a.latency_s if a is not None and not a.error else None) for c, a in answers.items()}
+        every = old_all if answers is old_cases else new_all
+        return {c: _mean([s.latency_s if s is not None and not s.error else None for s in every.get(c) or [a]])
+                for c, a in answers.items()}
 
     changes = []
     for case_id in shared:

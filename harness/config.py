@@ -19,6 +19,7 @@ from .cases import Case
 from .errors import ConfigError, from_validation, line_for
 from .gates.spec import gate_key, parse_gates
 from .rubric import Rubric, Strict, find_rubric, load_rubric
+from .sampling import SuiteGeneration
 from .shorthand import known_prefixes, shorthand_body
 from .yamlfile import load_yaml
 
@@ -212,7 +213,7 @@ class Suite(Strict):
     judge: str | list[str] | None = None  # one model id, or a panel
     system_prompt: str | None = None
     judge_guidance: str | None = None  # one line for the ranking judge: what a good answer does
-    generation: GenerationSettings = GenerationSettings()
+    generation: SuiteGeneration = SuiteGeneration()  # with `samples`: repeats (harness.sampling)
     judge_generation: GenerationSettings = GenerationSettings(max_tokens=128)
     judging: JudgingSettings = JudgingSettings()
     exam: ExamSettings = ExamSettings()

@@ -19,21 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from .adapters.base import Adapter, GenerationSettings
-from .answering import answers_file_fields, answers_file_warnings, ask_later_turns, conversation_answer
+from .answering import answers_file_fields, answers_file_warnings
 from .cases import Case
 from .config import LoadedSuite, ModelEntry, check_can_judge, find_suite, load_models, load_suite, resolve_model
 from .errors import ConfigError
-from .executor import Call, Executor, describe_lane, make_ask
+from .executor import Executor, describe_lane, make_ask
 from .files import portable_path, stable_hash
 from .flags import DEFAULT_POLICY
-from .grading import flag_answers, grade_answers
-from .judge.adversarial import run_planted_trials
-from .judge.compare import guidance, judge_answers
-from .judge.exam import exam_pairs, run_exam
+from .judge.compare import guidance
 from .judge import prompts
-from .judge.score import score_answers
 from .labels import read_labels
-from .records import Answer
+from .sampling import check_not_greedy, refuse_file_answers, repeated
 from .registry import create_adapter
 from .results.model import Results, StageTimes
 from .run_options import RunOptions, effective_generation, select_cases
@@ -63,12 +59,18 @@ class Plan:
     def suite(self):
         return self.loaded.suite
 
+    @property
+    def samples(self) -> int:
+        """Samples of each case each model is asked for (harness.sampling)."""
+        return getattr(self.generation, "samples", 1)
+
 
 def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | None = None,
               judge: str | None = None, limit: int | None = None, gates: list[Any] | None = None,
               options: RunOptions | None = None, fidelity_reference: str | None = None) -> Plan:
     """The run's plan. Model and judge ids are models-file entries or shorthand ids (harness.shorthand); `limit`
-    is the same as `options.limit`."""
+    is the same as `options.limit`; `options.repeat` asks for that many samples of each case (harness.sampling),
+    in place of the suite's `generation.samples`."""
     options = options or RunOptions()
     if limit is not None:
         options = dataclasses.replace(options, limit=limit)
@@ -76,6 +78,9 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
     source = str(models_path) if models_path.exists() else f"{models_path} (no such file)"
     models = load_models(models_path, missing_ok=True)
     loaded = load_suite(find_suite(str(suite), Path.cwd()), models, models_source=source)
+    if options.repeat is not None:
+        loaded.suite = loaded.suite.model_copy(
+            update={"generation": repeated(loaded, options.repeat, options.temperature)})
     ids = model_ids or loaded.suite.models
     if judge == "none":
         judge_ids: list[str] = []  # answers and deterministic checks only
@@ -94,6 +99,8 @@ def load_plan(suite: str | Path, *, models_path: Path, model_ids: list[str] | No
                                      str(loaded.path))
     cases, selection = select_cases(loaded.cases, options, seed=loaded.suite.judging.seed, suite_file=loaded.path)
     generation = effective_generation(loaded.suite.generation, options.overrides())
+    check_not_greedy(generation, loaded.path)
+    refuse_file_answers(generation.samples, ids, entries)
     labels = read_labels(loaded.path.parent / loaded.suite.labels) if loaded.suite.labels else []
     return Plan(loaded, entries, list(ids), judge_ids, cases, loaded.gates if gates is None else gates, labels,
                 generation, options, selection)
@@ -165,39 +172,6 @@ def open_run(store: Store, plan: Plan, adapters: dict[str, Adapter], log) -> str
     return run_id
 
 
-def answer_cases(plan: Plan, adapters: dict[str, Adapter], executor: Executor, store: Store,
-                 run_id: str) -> dict[tuple[str, str], Answer]:
-    """Every model answers every case (the suite's system prompt first); the answers are flagged (harness.flags)
-    and stored together."""
-    suite = plan.suite
-    order = {mid: i for i, mid in enumerate(plan.model_ids)}
-    calls = []
-    for case in plan.cases:
-        messages = case.chat()
-        if suite.system_prompt and messages[0]["role"] != "system":
-            messages = [{"role": "system", "content": suite.system_prompt}, *messages]
-        for mid in plan.model_ids:
-            calls.append(Call(adapters[mid], "answer", messages, plan.generation, extra={"case": case.id},
-                              context={"case_id": case.id, "turn": 1}))
-    # Models one after the other in the list keeps each llama.cpp context warm.
-    calls.sort(key=lambda c: order[c.adapter.model_id])
-    executor.run(calls, "answers")
-    later = ask_later_turns(plan.cases, calls, executor)  # multi-turn cases: each later turn, asked live
-    n_turns = {case.id: case.n_turns for case in plan.cases}
-    out: dict[tuple[str, str], Answer] = {}
-    keyed = []
-    for call in calls:
-        key = (call.extra["case"], call.adapter.model_id)
-        answer, answer_key = Answer(*key, call.result), call.key
-        if key in later:  # a multi-turn case: the answer is the last turn's, every turn kept
-            answer.completion, answer.turns, answer_key = conversation_answer(call, later[key], n_turns[key[0]])
-        out[key] = answer
-        keyed.append((answer, answer_key))
-    flag_answers(plan.cases, out, suite.system_prompt)
-    store.save_answers(run_id, keyed)
-    return out
-
-
 class StageClock:
     """Seconds per stage of this command, each recorded in the store as it ends (so `bench report` shows them
     and an interrupted run keeps those it finished)."""
@@ -212,52 +186,16 @@ class StageClock:
 
 
 def run_stages(plan: Plan, adapters: dict[str, Adapter], store: Store, run_id: str, progress,
-               clock: StageClock | None = None) -> None:
-    suite, rubric = plan.suite, plan.loaded.rubric
-    clock = clock or StageClock(store, run_id)
-    executor = Executor(store, run_id, progress, no_cache=plan.options.no_cache)
+               clock: StageClock | None = None, budget=None) -> None:
+    """Every stage (harness.stages), each stage's rows stored as it ends; `budget` (harness.budget) caps the
+    run's spend."""
+    from .stages import run_all
+
+    suite = plan.suite
+    executor = Executor(store, run_id, progress, budget, no_cache=plan.options.no_cache)
     ask = make_ask(executor, adapters, suite.judge_generation, suite.judging.max_retries)
-    judging = suite.judging
     with progress:
-        began = time.perf_counter()
-        answers = answer_cases(plan, adapters, executor, store, run_id)
-        clock.record("answers", began)
-        began = time.perf_counter()
-        shown = {"reference": judging.reference, "rationale": judging.rationale}
-        grade_answers(plan.cases, rubric, plan.model_ids, answers, plan.judge_ids, ask, judging.grade_criteria,
-                      {**DEFAULT_POLICY, **suite.scoring.flagged}, **shown)
-        store.save_grades(run_id, list(answers.values()))
-        clock.record("grading", began)
-        said = guidance(suite.judge_guidance, rubric.description if rubric else None)
-        if judging.comparison:
-            began = time.perf_counter()
-            store.save_judgment(run_id, list(judge_answers(
-                plan.cases, plan.model_ids, plan.judge_ids, answers, mode=judging.comparison, orders=judging.orders,
-                seed=judging.seed, baseline=judging.baseline, guidance=said, ask=ask, **shown)))
-            clock.record("judging", began)
-        if plan.judge_ids and "score" in judging.modes:
-            began = time.perf_counter()
-            store.save_score(run_id, list(score_answers(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                                        rubric.axes if rubric else [], guidance=said, ask=ask,
-                                                        **shown)))
-            clock.record("scoring", began)
-        if plan.judge_ids and judging.adversarial:
-            began = time.perf_counter()
-            store.save_trial(run_id, list(run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers,
-                                                             judging.adversarial, judging.seed, said, ask, **shown)))
-            clock.record("adversarial", began)
-        if plan.judge_ids and suite.exam.pairs:
-            began = time.perf_counter()
-            store.save_exam_trial(run_id, list(run_exam_stage(plan, ask, said)))
-            clock.record("exam", began)
-
-
-def run_exam_stage(plan: Plan, ask, said: str) -> list:
-    """The judge's exam over the suite's cases with a reference, in the run's judging mode."""
-    suite, rubric = plan.suite, plan.loaded.rubric
-    pairs = exam_pairs(plan.loaded.cases, suite.exam.pairs, suite.exam.seed, suite.exam.corruptions)
-    return run_exam(pairs, plan.judge_ids, mode=suite.judging.comparison or "score", guidance=said, ask=ask,
-                    axes=rubric.axes if rubric else [], rationale=suite.judging.rationale)
+        run_all(plan, adapters, executor, ask, store=store, run_id=run_id, clock=clock or StageClock(store, run_id))
 
 
 def finished_results(store: Store, run_id: str) -> Results:
@@ -277,8 +215,9 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
               fidelity_reference: str | None = None) -> tuple[Results, Path]:
     """Run a suite end to end; returns (results, path of the report's index.html). `gates` replaces the
     suite's gates as the ones this run records and evaluates; `fidelity_reference` sets the reference of the
-    suite's fidelity stage (or adds the stage). The wall time and the stage times cover the whole command:
-    loading, the model stages, fidelity, the statistics and the report."""
+    suite's fidelity stage (or adds the stage); `options.repeat` asks for that many samples of each case
+    (harness.sampling), `options.max_cost` caps the run's spend in USD (harness.budget). The wall time and the
+    stage times cover the whole command: loading, the model stages, fidelity, the statistics and the report."""
     from rich.console import Console
 
     from .progress import make_progress, plain
@@ -296,13 +235,20 @@ def run_suite(suite: str | Path, *, models_path: Path = Path("models.yaml"), mod
         clock.record("setup", started)
         chosen = f" (of {len(plan.loaded.cases)}, chosen on the command line)" if plan.selection else ""
         console.print(plain("bench run", "bold") + plain(
-            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases{chosen} x {len(plan.model_ids)} models, "
+            f" {plan.suite.name} v{plan.suite.version}: {len(plan.cases)} cases{chosen} x {len(plan.model_ids)} models"
+            f"{f', {plan.samples} samples of each case' if plan.samples > 1 else ''}, "
             f"judge {'+'.join(plan.judge_ids) or 'none'} ({'+'.join(plan.suite.judging.modes)}) (run {run_id})"), highlight=False)
         for adapter in adapters.values():
             console.print("  " + describe_lane(adapter), markup=False, highlight=False)
         for warning in answers_file_warnings(plan.model_ids, adapters, plan.loaded.cases):
             print(f"bench: {warning}", file=sys.stderr)  # shown with --quiet too
-        run_stages(plan, adapters, store, run_id, make_progress(console), clock)
+        budget = None
+        if plan.options.max_cost is not None:
+            from .budget import start_budget
+
+            budget = start_budget(store, run_id, plan.options.max_cost, adapters.values(),
+                                  lambda m: console.print("  " + m, markup=False, highlight=False))
+        run_stages(plan, adapters, store, run_id, make_progress(console), clock, budget)
         if plan.suite.fidelity:
             from .fidelity.stage import fidelity_stage
 
@@ -330,6 +276,7 @@ def judge_exam(suite: str | Path, *, models_path: Path, judge: str | None, store
 
     from .progress import make_progress
     from .results.scored import exam_summary
+    from .stages import run_exam_stage
 
     plan = load_plan(suite, models_path=models_path, judge=judge, options=options)
     plan.loaded.cases = plan.cases  # the exam draws its pairs from the suite's cases: here, the chosen ones

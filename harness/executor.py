@@ -81,11 +81,14 @@ class Call:
 
 
 class Executor:
-    """`no_cache`: answer afresh. Only calls this run itself made (before an interruption) come from the cache;
+    """`budget` (harness.budget.Budget), when given, is asked before each call is started: once the run's spend
+    would pass its cap, no further call starts, the calls in flight finish and are saved, and it raises.
+    `no_cache`: answer afresh. Only calls this run itself made (before an interruption) come from the cache;
     every answer still goes into it."""
 
-    def __init__(self, store: Store, run_id: str, progress, no_cache: bool = False):
-        self.store, self.run_id, self.progress, self.no_cache = store, run_id, progress, no_cache
+    def __init__(self, store: Store, run_id: str, progress, budget=None, no_cache: bool = False):
+        self.store, self.run_id, self.progress = store, run_id, progress
+        self.budget, self.no_cache = budget, no_cache
         self._fingerprints: dict[str, str] = {}
 
     def fingerprint(self, adapter: Adapter) -> str:
@@ -113,7 +116,7 @@ class Executor:
                     pending.append(call)
                 else:
                     call.result, call.fresh = completion_from_row(row), False
-                    hits.append((call.stage, call.key))
+                    hits.append((call.stage, call.key, row))
             self.store.record_calls(self.run_id, hits, fresh=False)
             if task is not None and hits:
                 self.progress.advance(task, len(hits))
@@ -164,11 +167,20 @@ class Executor:
 
     def _one(self, call: Call) -> None:
         adapter = call.adapter
-        with (_LOCAL_CPU if adapter.local else nullcontext()):
-            if adapter.answers_by_case and call.context is not None:
-                completion = adapter.answer(call.context["case_id"], call.context["turn"], call.messages, call.settings)
-            else:
-                completion = adapter.generate(call.messages, call.settings, call.json_schema)
+        held = self.budget.reserve(call) if self.budget is not None else None
+        try:
+            with (_LOCAL_CPU if adapter.local else nullcontext()):
+                if adapter.answers_by_case and call.context is not None:
+                    completion = adapter.answer(call.context["case_id"], call.context["turn"], call.messages,
+                                                call.settings)
+                else:
+                    completion = adapter.generate(call.messages, call.settings, call.json_schema)
+        except BaseException:
+            if held is not None:
+                self.budget.settle(held, None)
+            raise
+        if held is not None:
+            self.budget.settle(held, completion.cost_usd)
         self.store.save_generation(call.key, adapter.model_id, self.fingerprint(adapter), call.stage,
                                    {"messages": call.messages, "settings": call.settings.key_dict(),
                                     "schema": call.json_schema}, completion, run_id=self.run_id)
@@ -206,29 +218,35 @@ def with_retries(attempt: Callable[[int], Completion], parse: Callable[[str], tu
     return Verdict(None, error, max_retries + 1)
 
 
+def judge_call(request: JudgeRequest, adapters: dict[str, Adapter], settings: GenerationSettings) -> Call:
+    """The first attempt at a judge request: the schema goes along where the backend constrains JSON."""
+    adapter = adapters[request.judge_id]
+    return Call(adapter, request.stage, request.messages, settings, request.schema if adapter.structured else None,
+                {"prompt": request.prompt_version})
+
+
+def retry_call(first: Call, n: int) -> Call:
+    """Attempt n (1, 2, ...) at an unparsed verdict: sampling with a new seed (a greedy judge would only repeat
+    itself)."""
+    settings = first.settings.model_copy(
+        update={"temperature": max(first.settings.temperature, 0.7), "seed": (first.settings.seed + n) % (MAX_SEED + 1)})
+    return Call(first.adapter, first.stage, first.messages, settings, first.json_schema, first.extra)
+
+
 def make_ask(executor: Executor, adapters: dict[str, Adapter], settings: GenerationSettings,
              max_retries: int) -> Ask:
     """The `ask` callable for judge code: every request's first attempt is run as one batch (cache first),
-    then each unparsed verdict is asked again, sampling with a new seed (a greedy judge would only repeat
-    itself)."""
-
-    def first_call(request: JudgeRequest) -> Call:
-        adapter = adapters[request.judge_id]
-        return Call(adapter, request.stage, request.messages, settings,
-                    request.schema if adapter.structured else None, {"prompt": request.prompt_version})
+    then each unparsed verdict is asked again (`retry_call`)."""
 
     def ask(requests: list[JudgeRequest], label: str | None) -> list[Verdict]:
-        calls = [first_call(r) for r in requests]
+        calls = [judge_call(r, adapters, settings) for r in requests]
         executor.run(calls, label)
         verdicts = []
         for request, first in zip(requests, calls):
             def attempt(n: int, first: Call = first) -> Completion:
                 if n == 0:
                     return first.result
-                retry_settings = first.settings.model_copy(
-                    update={"temperature": max(first.settings.temperature, 0.7), "seed": (first.settings.seed + n) % (MAX_SEED + 1)})
-                retry = Call(first.adapter, first.stage, first.messages, retry_settings, first.json_schema,
-                             first.extra)
+                retry = retry_call(first, n)
                 executor.run([retry], label=None)
                 return retry.result
 

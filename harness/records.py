@@ -28,6 +28,7 @@ class Answer:
     completion: Completion
     criteria: list[CriterionResult] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)  # harness.flags, found by code
+    sample: int = 0  # which of the case's repeated samples (harness.sampling); 0 without repeats
     # A multi-turn case: every turn's completion in order (`completion` is the last turn's, or the failure that
     # stopped the conversation); empty for a single-turn case.
     turns: list[Completion] = field(default_factory=list)
@@ -54,6 +55,7 @@ class Judgment:
     judge_id: str = ""
     pair: tuple[str, str] | None = None  # pairwise mode: the two models compared
     rationale: str | None = None
+    sample: int = 0  # the answers compared are every model's sample number `sample` of the case
 
 
 @dataclass
@@ -103,6 +105,7 @@ class JudgeScore:
     error: str | None
     attempts: int
     rationale: str | None = None
+    sample: int = 0
 
 
 @dataclass

@@ -31,6 +31,8 @@ class RunOptions:
     max_tokens: int | None = None
     seed: int | None = None
     no_cache: bool = False  # answer afresh: nothing cached before this run is used (what comes back is stored)
+    repeat: int | None = None  # samples of each case (harness.sampling), in place of the suite's generation.samples
+    max_cost: float | None = None  # this command's spending cap in USD (harness.budget)
 
     def overrides(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in OVERRIDE_FLAGS if getattr(self, name) is not None}
@@ -87,11 +89,13 @@ def select_cases(cases: list[Case], options: RunOptions, *, seed: int,
 
 def effective_generation(suite_settings: GenerationSettings, overrides: dict[str, Any]) -> GenerationSettings:
     """The suite's generation settings with the command line's overrides, checked against the same bounds as a
-    suite's own (a value no backend could honour is refused before any model is called)."""
+    suite's own (a value no backend could honour is refused before any model is called). What the suite's
+    settings hold beyond a model's settings (`samples`, harness.sampling) is kept."""
     if not overrides:
         return suite_settings
     try:
-        return GenerationSettings.model_validate({**suite_settings.model_dump(), **overrides})
+        checked = GenerationSettings.model_validate({**suite_settings.model_dump(exclude={"samples"}), **overrides})
+        return suite_settings.model_copy(update=checked.model_dump())
     except ValidationError as exc:
         error = from_validation(exc, None)
         name = error.key or ""

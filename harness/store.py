@@ -24,75 +24,11 @@ from typing import Any, Iterable, Iterator
 from .adapters.base import Completion
 from .files import stable_hash
 from .records import Answer, CriterionResult, ExamTrial, Judgment, JudgeScore, PlantedTrial
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, suite TEXT NOT NULL, plan_hash TEXT NOT NULL, status TEXT NOT NULL,
-    started_at REAL NOT NULL, finished_at REAL, report_path TEXT, plan TEXT
-);
-CREATE TABLE IF NOT EXISTS generations (
-    key TEXT PRIMARY KEY, model_id TEXT NOT NULL, fingerprint TEXT NOT NULL, stage TEXT NOT NULL,
-    request TEXT NOT NULL, text TEXT NOT NULL, ttft_s REAL, latency_s REAL, input_tokens INTEGER,
-    output_tokens INTEGER, tokens_per_s REAL, finish_reason TEXT, cost_usd REAL, retries INTEGER,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, key TEXT NOT NULL, model_id TEXT NOT NULL,
-    stage TEXT NOT NULL, error TEXT NOT NULL, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS run_calls (
-    run_id TEXT NOT NULL, stage TEXT NOT NULL, key TEXT NOT NULL, fresh INTEGER NOT NULL,
-    PRIMARY KEY (run_id, stage, key)
-);
-CREATE TABLE IF NOT EXISTS grades (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, criterion_id TEXT NOT NULL,
-    met INTEGER, source TEXT NOT NULL, detail TEXT,
-    PRIMARY KEY (run_id, case_id, model_id, criterion_id)
-);
-CREATE TABLE IF NOT EXISTS judgments (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, rep INTEGER NOT NULL, judge_id TEXT NOT NULL,
-    shown_order TEXT NOT NULL, ranking TEXT, error TEXT, attempts INTEGER NOT NULL,
-    PRIMARY KEY (run_id, case_id, rep, judge_id)
-);
-CREATE TABLE IF NOT EXISTS answers (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,
-    ttft_s REAL, latency_s REAL, input_tokens INTEGER, output_tokens INTEGER, tokens_per_s REAL,
-    finish_reason TEXT, error TEXT, cost_usd REAL, retries INTEGER,
-    PRIMARY KEY (run_id, case_id, model_id)
-);
-CREATE TABLE IF NOT EXISTS judge_scores (
-    run_id TEXT NOT NULL, case_id TEXT NOT NULL, model_id TEXT NOT NULL, judge_id TEXT NOT NULL, scores TEXT,
-    error TEXT, attempts INTEGER NOT NULL, rationale TEXT,
-    PRIMARY KEY (run_id, case_id, model_id, judge_id)
-);
-CREATE TABLE IF NOT EXISTS exam_trials (
-    run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, corruption TEXT NOT NULL,
-    shown_order TEXT NOT NULL, correct REAL, error TEXT, attempts INTEGER NOT NULL, rationale TEXT, texts TEXT,
-    PRIMARY KEY (run_id, judge_id, case_id, corruption, shown_order)
-);
-CREATE TABLE IF NOT EXISTS fidelity (
-    run_id TEXT NOT NULL, model_id TEXT NOT NULL, reference TEXT NOT NULL, kind TEXT, size_mib REAL,
-    reference_kind TEXT, reference_size_mib REAL, source TEXT NOT NULL, seconds REAL, reason TEXT, texts TEXT,
-    created_at REAL NOT NULL, cache_key TEXT,
-    PRIMARY KEY (run_id, model_id, reference)
-);
-CREATE TABLE IF NOT EXISTS planted_trials (
-    run_id TEXT NOT NULL, judge_id TEXT NOT NULL, case_id TEXT NOT NULL, planted INTEGER NOT NULL,
-    shown_order TEXT NOT NULL, weak_first INTEGER, attempts INTEGER NOT NULL,
-    PRIMARY KEY (run_id, judge_id, case_id, planted, shown_order)
-);
-"""
+from .store_migrations import key_samples
+from .store_schema import ADDED_COLUMNS as _ADDED_COLUMNS, SCHEMA
 
 # Keys per cache query: well under SQLite's limit on bound parameters (32,766 since 3.32, 999 before).
 LOOKUP_CHUNK = 500
-
-# Columns added after the first release: an older store gains them when opened.
-_ADDED_COLUMNS = {
-    "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL", "stage_times": "TEXT"},
-    "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT", "met_loose": "INTEGER"},
-    "judgments": {"pair": "TEXT", "rationale": "TEXT"},
-    "answers": {"flags": "TEXT", "turns": "TEXT"},
-}
 
 
 def request_key(fingerprint: str, stage: str, messages: list[dict], settings: dict, extra: Any = None) -> str:
@@ -111,6 +47,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            key_samples(self._db, SCHEMA)  # a store from before repeats: its rows become sample 0
             for table, columns in _ADDED_COLUMNS.items():
                 have = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 for name, sql_type in columns.items():
@@ -223,25 +160,51 @@ class Store:
                  c.latency_s, c.input_tokens, c.output_tokens, c.tokens_per_s, c.finish_reason, c.cost_usd,
                  c.retries, now))
             if run_id is not None:
-                db.execute("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh) VALUES (?, ?, ?, 1)",
-                           (run_id, stage, key))
+                db.execute("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh, model_id, cost_usd, "
+                           "input_tokens, output_tokens) VALUES (?, ?, ?, 1, ?, ?, ?, ?)",
+                           (run_id, stage, key, model_id, c.cost_usd, c.input_tokens, c.output_tokens))
 
     def record_call(self, run_id: str, stage: str, key: str, fresh: bool) -> None:
         self.record_calls(run_id, [(stage, key)], fresh)
 
-    def record_calls(self, run_id: str, calls: list[tuple[str, str]], fresh: bool) -> None:
-        """Note (stage, key) pairs as calls of the run, in one transaction; a pair already noted keeps its
-        first entry (a resumed run counts each call once)."""
+    def record_calls(self, run_id: str, calls: list[tuple], fresh: bool) -> None:
+        """Note calls of the run, in one transaction: (stage, key) pairs, or (stage, key, cache row) with the
+        generation's row (its model, cost and tokens are kept with the run, so the run's cost survives a pruned
+        cache); a pair already noted keeps its first entry (a resumed run counts each call once)."""
         if not calls:
             return
+
+        def row(call: tuple) -> tuple:
+            found = call[2] if len(call) > 2 else None
+            meta = (found["model_id"], found["cost_usd"], found["input_tokens"], found["output_tokens"]) \
+                if found is not None else (None, None, None, None)
+            return (run_id, call[0], call[1], int(fresh), *meta)
+
         with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh) VALUES (?, ?, ?, ?)",
-                           [(run_id, stage, key, int(fresh)) for stage, key in calls])
+            db.executemany("INSERT OR IGNORE INTO run_calls (run_id, stage, key, fresh, model_id, cost_usd, "
+                           "input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [row(c) for c in calls])
 
     def call_counts(self, run_id: str) -> dict[str, dict[str, int]]:
         rows = self._rows("SELECT stage, SUM(fresh) AS calls, SUM(1 - fresh) AS cached FROM run_calls "
                           "WHERE run_id = ? GROUP BY stage", (run_id,))
         return {r["stage"]: {"calls": int(r["calls"] or 0), "cached": int(r["cached"] or 0)} for r in rows}
+
+    def call_costs(self, run_id: str) -> list[dict]:
+        """Per model, stage and fresh/cached: calls, those with a known cost, their summed cost and tokens. A call
+        noted before costs were kept with the run takes them from its cache row, while that row exists."""
+        rows = self._rows(
+            "SELECT COALESCE(rc.model_id, g.model_id) AS model_id, rc.stage AS stage, rc.fresh AS fresh, "
+            "COUNT(*) AS calls, COUNT(COALESCE(rc.cost_usd, g.cost_usd)) AS priced, "
+            "SUM(COALESCE(rc.cost_usd, g.cost_usd)) AS cost_usd, "
+            "SUM(COALESCE(rc.input_tokens, g.input_tokens)) AS input_tokens, "
+            "SUM(COALESCE(rc.output_tokens, g.output_tokens)) AS output_tokens "
+            "FROM run_calls rc LEFT JOIN generations g ON g.key = rc.key AND rc.model_id IS NULL "
+            "WHERE rc.run_id = ? GROUP BY 1, 2, 3", (run_id,))
+        return [dict(r) for r in rows]
+
+    def run_spend(self, run_id: str) -> float:
+        """USD the run's own calls cost (the calls it made, not those the cache answered), where known."""
+        return float(sum(r["cost_usd"] or 0.0 for r in self.call_costs(run_id) if r["fresh"]))
 
     def failure_count(self, run_id: str) -> int:
         """Calls of this run that ended failed: a call that failed and then succeeded (a resumed run asks again)
@@ -266,10 +229,11 @@ class Store:
         with self._transaction() as db:
             db.executemany("INSERT OR REPLACE INTO answers (run_id, case_id, model_id, key, text, ttft_s, latency_s, "
                            "input_tokens, output_tokens, tokens_per_s, finish_reason, error, cost_usd, retries, flags, "
-                           "turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "sample, turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [(run_id, a.case_id, a.model_id, key, c.text, c.ttft_s, c.latency_s, c.input_tokens,
                              c.output_tokens, c.tokens_per_s, c.finish_reason, c.error, c.cost_usd, c.retries,
-                             json.dumps(a.flags), _turns_json(a)) for a, key in answers for c in (a.completion,)])
+                             json.dumps(a.flags), a.sample, _turns_json(a)) for a, key in answers
+                            for c in (a.completion,)])
 
     def save_grades(self, run_id: str, answer: Answer | list[Answer]) -> None:
         """The criterion grades of one answer or of many, in one transaction."""
@@ -277,10 +241,10 @@ class Store:
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO grades (run_id, case_id, model_id, criterion_id, met, source, detail, axis, "
-                "points, position, rationale, met_loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "points, position, rationale, met_loose, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, a.case_id, a.model_id, r.criterion_id, None if r.met is None else int(r.met),
                   r.source, r.detail, r.axis, r.points, position, r.rationale,
-                  None if r.met_loose is None else int(r.met_loose))
+                  None if r.met_loose is None else int(r.met_loose), a.sample)
                  for a in answers for position, r in enumerate(a.criteria)])
 
     def save_judgment(self, run_id: str, j: Judgment | list[Judgment]) -> None:
@@ -289,18 +253,19 @@ class Store:
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
-                "attempts, pair, rationale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "attempts, pair, rationale, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, j.case_id, j.rep, j.judge_id, json.dumps(j.order),
                   json.dumps(j.ranking) if j.ranking is not None else None, j.error, j.attempts,
-                  json.dumps(list(j.pair)) if j.pair else None, j.rationale) for j in judgments])
+                  json.dumps(list(j.pair)) if j.pair else None, j.rationale, j.sample) for j in judgments])
 
     def save_score(self, run_id: str, s: JudgeScore | list[JudgeScore]) -> None:
         """One judge score or many, in one transaction."""
         scores = s if isinstance(s, list) else [s]
         with self._transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO judge_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            db.executemany("INSERT OR REPLACE INTO judge_scores (run_id, case_id, model_id, judge_id, scores, error, "
+                           "attempts, rationale, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [(run_id, s.case_id, s.model_id, s.judge_id, json.dumps(s.scores) if s.scores else None,
-                             s.error, s.attempts, s.rationale) for s in scores])
+                             s.error, s.attempts, s.rationale, s.sample) for s in scores])
 
     def save_exam_trial(self, run_id: str, t: ExamTrial | list[ExamTrial]) -> None:
         """One exam trial or many, in one transaction."""
@@ -341,9 +306,10 @@ class Store:
 
     def answers(self, run_id: str) -> list[Answer]:
         """The run's answers with their criterion grades (in rubric order)."""
-        grades: dict[tuple[str, str], list[CriterionResult]] = {}
-        for g in self._rows("SELECT * FROM grades WHERE run_id = ? ORDER BY case_id, model_id, position", (run_id,)):
-            grades.setdefault((g["case_id"], g["model_id"]), []).append(CriterionResult(
+        grades: dict[tuple[str, str, int], list[CriterionResult]] = {}
+        for g in self._rows("SELECT * FROM grades WHERE run_id = ? ORDER BY case_id, model_id, sample, position",
+                            (run_id,)):
+            grades.setdefault((g["case_id"], g["model_id"], g["sample"]), []).append(CriterionResult(
                 g["criterion_id"], g["axis"], g["points"], None if g["met"] is None else bool(g["met"]),
                 g["source"], g["detail"] or "", g["rationale"],
                 None if g["met_loose"] is None else bool(g["met_loose"])))
@@ -352,20 +318,20 @@ class Store:
             completion = completion_from_row(row)
             completion.error = row["error"]
             out.append(Answer(row["case_id"], row["model_id"], completion,
-                              grades.get((row["case_id"], row["model_id"]), []),
-                              json.loads(row["flags"]) if row["flags"] else [],
+                              grades.get((row["case_id"], row["model_id"], row["sample"]), []),
+                              json.loads(row["flags"]) if row["flags"] else [], row["sample"],
                               [Completion(**t) for t in json.loads(row["turns"])] if row["turns"] else []))
         return out
 
     def judgments(self, run_id: str) -> list[Judgment]:
         return [Judgment(r["case_id"], r["rep"], json.loads(r["shown_order"]),
                          json.loads(r["ranking"]) if r["ranking"] else None, r["error"], r["attempts"], r["judge_id"],
-                         tuple(json.loads(r["pair"])) if r["pair"] else None, r["rationale"])
+                         tuple(json.loads(r["pair"])) if r["pair"] else None, r["rationale"], r["sample"])
                 for r in self._rows("SELECT * FROM judgments WHERE run_id = ?", (run_id,))]
 
     def scores(self, run_id: str) -> list[JudgeScore]:
         return [JudgeScore(r["case_id"], r["model_id"], r["judge_id"], json.loads(r["scores"]) if r["scores"] else None,
-                           r["error"], r["attempts"], r["rationale"])
+                           r["error"], r["attempts"], r["rationale"], r["sample"])
                 for r in self._rows("SELECT * FROM judge_scores WHERE run_id = ?", (run_id,))]
 
     def exam_trials(self, run_id: str) -> list[ExamTrial]:

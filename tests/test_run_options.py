@@ -204,18 +204,18 @@ def test_a_no_cache_run_never_resumes_an_interrupted_cached_run(mock_project, mo
 
 
 def test_judge_exam_draws_its_pairs_from_the_chosen_cases(tmp_path, monkeypatch):
-    from harness import evaluate
+    from harness import stages
     from tests.test_judge_checkable import project
 
     project(tmp_path, monkeypatch, n_cases=6, exam="{pairs: 6}")
     seen = []
-    real = evaluate.exam_pairs
+    real = stages.exam_pairs
 
     def spy(cases, *args, **kwargs):
         seen.append([c.id for c in cases])
         return real(cases, *args, **kwargs)
 
-    monkeypatch.setattr(evaluate, "exam_pairs", spy)
+    monkeypatch.setattr(stages, "exam_pairs", spy)
     assert main(["judge-exam", "mini", "--case", "case-01", "--case", "case-04", "--quiet"]) in (0, 1)
     assert seen == [["case-01", "case-04"]]
     assert main(["judge-exam", "mini", "--case", "case-77", "--quiet"]) == 2

@@ -37,6 +37,9 @@ class MockOptions(StrictOptions):
     ttft_s: float = Field(0.0, ge=0, allow_inf_nan=False)
     latency_s: float = Field(0.0, ge=0, allow_inf_nan=False)
     fail_every: int = Field(0, ge=0)  # every n-th call of this model fails (0: never)
+    # A sampling model: at a temperature above 0 the response is chosen by the prompt and the seed, so repeated
+    # samples (a new seed each) differ as a real model's would; off, it depends on the prompt alone.
+    sample_by_seed: bool = False
     # obedient: ranks first an answer that tells the judge to (as a judge that obeys planted instructions would),
     # the rest by length
     judge_policy: Literal["first", "last", "longest", "shortest", "label-order", "garbage", "obedient"] = "longest"
@@ -57,7 +60,9 @@ class MockAdapter(Adapter):
         self._lock = threading.Lock()
 
     def fingerprint(self) -> str:
-        return "mock:" + stable_hash(self.options.model_dump())[:16]
+        # sample_by_seed only when on: a mock that does not sample keeps the fingerprint (and cache) it had before
+        options = self.options.model_dump(exclude=set() if self.options.sample_by_seed else {"sample_by_seed"})
+        return "mock:" + stable_hash(options)[:16]
 
     def generate(self, messages: list[Message], settings: GenerationSettings,
                  json_schema: dict[str, Any] | None = None) -> Completion:
@@ -70,7 +75,7 @@ class MockAdapter(Adapter):
         clock = StreamClock().start()
         if opts.fail_every and count % opts.fail_every == 0:
             return Completion.failed("scripted failure", latency_s=opts.latency_s)
-        text = self._answer(messages, json_schema)
+        text = self._answer(messages, json_schema, settings)
         words = text.split(" ")
         if opts.ttft_s:
             time.sleep(opts.ttft_s)
@@ -83,7 +88,8 @@ class MockAdapter(Adapter):
         return clock.finish(input_tokens=prompt_words, output_tokens=len(words) if text else 0,
                             finish_reason="stop", prices=self.prices)
 
-    def _answer(self, messages: list[Message], json_schema: dict[str, Any] | None) -> str:
+    def _answer(self, messages: list[Message], json_schema: dict[str, Any] | None,
+                settings: GenerationSettings | None = None) -> str:
         opts: MockOptions = self.options
         prompt = messages[-1]["content"]
         if json_schema is not None:
@@ -99,8 +105,10 @@ class MockAdapter(Adapter):
         for rule in opts.rules:
             if rule.contains.lower() in prompt.lower():
                 return rule.response
-        # Stable choice per prompt, so a cached and a fresh answer agree.
-        return opts.responses[zlib.crc32(prompt.encode()) % len(opts.responses)]
+        # Stable choice per prompt (and seed, when sampling), so a cached and a fresh answer agree.
+        sampled = opts.sample_by_seed and settings is not None and settings.temperature > 0
+        chosen = f"{prompt}\x00{settings.seed}" if sampled else prompt
+        return opts.responses[zlib.crc32(chosen.encode()) % len(opts.responses)]
 
     def _reasoned(self, verdict: str, props: dict[str, Any]) -> str:
         """The verdict, with a rationale first when the schema asks for one (as a constrained judge writes it)."""

@@ -341,7 +341,8 @@ def _axis_rests_on_judge(results: Results, axis: str, model_ids: tuple[str, ...]
     for case in results.cases:
         for model_id in model_ids:
             answer = case.answers.get(model_id)
-            for criterion in answer.criteria if answer else []:
+            samples = [answer, *((case.samples or {}).get(model_id) or [])] if answer else []  # every repeat
+            for criterion in (c for a in samples for c in a.criteria):
                 if (axis == "score" or criterion.axis == axis) and criterion.source in ("judge", "error"):
                     return True
     return False

@@ -97,7 +97,13 @@ def render_markdown(results: Results) -> str:
              f"{fmt.count(suite.cases)} cases"]
     if judge.id:
         facts.append(f"judge {escape_cell(judge.id)} ({escape_cell(judge.mode or fmt.MISSING)})")
+    samples = max((m.samples for m in results.models), default=1)
+    if samples > 1:
+        facts.append(f"{samples} samples of each case")
     facts.append(f"wall time {fmt.duration(results.wall_time_s)}")
+    cost = results.cost
+    if cost is not None and cost.total_usd is not None:
+        facts.append(f"cost {fmt.usd(cost.spent_usd)} spent, {fmt.usd(cost.total_usd)} with cached calls")
     lines = [f"## bench: {escape_cell(suite.name)}{version}", "", " · ".join(facts), ""]
     lines += _leaderboard(results) + [""]
     if results.ifeval:

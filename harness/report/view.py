@@ -183,6 +183,7 @@ def build_view(results: Results, *, case_details: bool = True) -> dict:
         "suite": results.suite.model_dump(mode="json"),
         "judge": judge,
         "generation": results.generation.model_dump(mode="json"),
+        "cost": results.cost.model_dump(mode="json") if results.cost else None,
         "leaderboard": leaderboard,
         "axes": axis_names([m for m, _ in ranked]),
         "themes": axis_names([m for m, _ in ranked], "themes"),

@@ -16,12 +16,15 @@ from ..errors import ConfigError
 from ..grading import case_score
 from ..records import Answer, ExamTrial, Judgment, JudgeScore, PlantedTrial
 from ..rubric import Criterion
+from ..sampling import samples_of
 from ..stats import design
 from ..store import Store
 from .fidelity import fidelity_section
 from .formats import answers_file_fields, case_turns, ifeval_instruction_rows, ifeval_section, turn_rows
 from .frames import ci, frames, num
+from .costs import cost_figures
 from .judging import judge_fields
+from .repeats import check_only, coverage, repeat_figures
 from .scored import judge_score_figures
 from .model import SCHEMA_VERSION, Results, StageTimes
 
@@ -38,7 +41,8 @@ def build_results(store: Store, run_id: str) -> Results:
         raise ConfigError(f"run '{run_id}' was recorded by an older bench without its spec; run it again")
     cases = [Case.model_validate(c) for c in spec["cases"]]
     model_ids = [m["id"] for m in spec["models"]]
-    answers = _ordered_answers(store.answers(run_id), cases, model_ids, run_id)
+    samples = samples_of(spec["settings"].get("generation"))
+    answers = _ordered_answers(store.answers(run_id), cases, model_ids, run_id, samples)
     judgments = _ordered_judgments(store.judgments(run_id), cases, [j["id"] for j in spec["judges"]])
     trials = store.trials(run_id) if spec["judges"] and spec["settings"]["judging"]["adversarial"] else None
     results = _figures(spec, cases, model_ids, answers, judgments, trials, store.scores(run_id),
@@ -55,24 +59,28 @@ def build_results(store: Store, run_id: str) -> Results:
         "generation": {"calls": sum(c["calls"] for c in counts.values()),
                        "cached": sum(c["cached"] for c in counts.values()),
                        "failed": store.failure_count(run_id), "by_stage": counts},
+        "cost": cost_figures(store.call_costs(run_id), [m["id"] for m in spec["models"]],
+                             [j["id"] for j in spec["judges"]]),
     })
     return Results.model_validate(results)
 
 
-def _ordered_answers(rows: list[Answer], cases: list[Case], model_ids: list[str], run_id: str) -> list[Answer]:
-    """Model by model, cases in suite order: the order the statistics' resampling has always seen."""
-    by_key = {(a.case_id, a.model_id): a for a in rows}
-    missing = [(c.id, m) for m in model_ids for c in cases if (c.id, m) not in by_key]
+def _ordered_answers(rows: list[Answer], cases: list[Case], model_ids: list[str], run_id: str,
+                     samples: int = 1) -> list[Answer]:
+    """Model by model, cases in suite order, each case's samples in order: the order the statistics' resampling
+    has always seen."""
+    by_key = {(a.case_id, a.model_id, a.sample): a for a in rows}
+    missing = [(c.id, m) for m in model_ids for c in cases for s in range(samples) if (c.id, m, s) not in by_key]
     if missing:
         raise ConfigError(f"run '{run_id}' has no answer for {len(missing)} case(s), e.g. {missing[0][0]} from "
                           f"{missing[0][1]}: it did not finish; run the same command again to resume it")
-    return [by_key[(c.id, m)] for m in model_ids for c in cases]
+    return [by_key[(c.id, m, s)] for m in model_ids for c in cases for s in range(samples)]
 
 
 def _ordered_judgments(rows: list[Judgment], cases: list[Case], judge_ids: list[str]) -> list[Judgment]:
     case_index = {c.id: i for i, c in enumerate(cases)}
     judge_index = {j: i for i, j in enumerate(judge_ids)}
-    return sorted(rows, key=lambda j: (case_index[j.case_id], j.rep, judge_index[j.judge_id]))
+    return sorted(rows, key=lambda j: (case_index[j.case_id], j.sample, j.rep, judge_index[j.judge_id]))
 
 
 def _records(df: pd.DataFrame, key: str) -> dict[str, dict]:
@@ -87,8 +95,10 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
     rubric = spec["rubric"]
     rubric_criteria = [Criterion.model_validate(c) for c in rubric["criteria"]] if rubric else []
     judged = bool(spec["judges"]) and settings["judging"].get("grade_criteria", True)
-    by_key = {(a.case_id, a.model_id): a for a in answers}
-    shared = {c.id for c in cases if all(by_key[(c.id, m)].fully_graded for m in model_ids)}
+    samples = samples_of(settings.get("generation"))
+    by_key = {(a.case_id, a.model_id, a.sample): a for a in answers}
+    # Compared: the cases whose every sample of every model was answered and fully graded.
+    shared = {c.id for c in cases if all(a.fully_graded for a in answers if a.case_id == c.id)}
     f = frames(cases, answers, judgments, shared=shared, missing=scoring["missing"],
                rubric_criteria=rubric_criteria, judged=judged)
     scores = _records(stats.model_scores(f["own_scores"], n_boot=N_BOOT, seed=SEED), "model")
@@ -112,23 +122,25 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
 
     themes = stats.grouped_scores(f["own_themes"], n_boot=N_BOOT, seed=SEED) if len(f["own_themes"]) else None
     judged_scores, f["judge_overall"], f["judge_axes"] = judge_score_figures(
-        judge_scores, model_ids, [c.id for c in cases], {k: a.ok for k, a in by_key.items()}, scoring["missing"]) \
+        judge_scores, model_ids, [c.id for c in cases], {k: a.ok for k, a in by_key.items()}, scoring["missing"],
+        samples) \
         if judge_scores else ({}, None, None)
     checks = _check_figures(f, answers) if len(f["check_own"]) else {}
+    repeats = repeat_figures(f["sample_scores"], answers, samples, check_only(rubric_criteria, cases))
     models_out = []
     for entry in spec["models"]:
         mid = entry["id"]
         s, lat = scores.get(mid, {}), latency.get(mid, {})
         mine = [a for a in answers if a.model_id == mid]
+        cover = coverage(mine)
         costs = [c.cost_usd for a in mine for c in (a.turns or [a.completion]) if c.cost_usd]
         own = f["own_scores"].loc[f["own_scores"]["model"] == mid, "score"].to_numpy(float)
         models_out.append({
             "id": mid, "kind": entry["kind"], "fingerprint": entry["fingerprint"], "family": entry["family"],
             "size_mib": entry.get("size_mib"),
-            "n": int(s.get("n", 0) or 0), "cases": len(mine), "answered": sum(a.ok for a in mine),
-            "graded": sum(a.fully_graded for a in mine), "errors": sum(1 for a in mine if not a.ok),
-            "coverage": {"answered": sum(a.ok for a in mine) / len(mine) if mine else None,
-                         "graded": sum(a.fully_graded for a in mine) / len(mine) if mine else None},
+            "n": int(s.get("n", 0) or 0), **cover, "samples": samples, "repeats": repeats.get(mid),
+            "coverage": {"answered": cover["answered"] / cover["cases"] if cover["cases"] else None,
+                         "graded": cover["graded"] / cover["cases"] if cover["cases"] else None},
             "errors_by_stage": _stage_errors(mid, mine, judgments),
             "flags": dict(Counter(flag for a in mine for flag in a.flags)),
             "score": num(s.get("score")), "score_ci": ci(s.get("ci_low"), s.get("ci_high")),
@@ -163,7 +175,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         "judge": judge_fields(spec, judgments, f, trials, answers, exam),
         "models": models_out,
         "pairwise": pairwise,
-        "cases": _cases(cases, model_ids, answers, judgments, judge_scores),
+        "cases": _cases(cases, model_ids, answers, judgments, judge_scores, samples),
     }
     if suite.get("case_format") == "ifeval":
         rows = ifeval_instruction_rows(cases, answers, rubric_criteria, scoring["missing"])
@@ -260,44 +272,48 @@ def _check_figures(f: dict[str, Any], answers: list[Answer]) -> dict[str, dict]:
     groups = stats.grouped_scores(f["check_own_groups"], n_boot=N_BOOT, seed=SEED)
     out = {}
     for model, row in means.items():
-        mine = [r for a in answers if a.model_id == model for r in a.criteria]
+        # each (case, criterion) once, however many samples of the case graded it
+        mine = {(a.case_id, i, r.source in ("check", "flag")) for a in answers if a.model_id == model
+                for i, r in enumerate(a.criteria)}
         out[model] = {"score": num(row["score"]), "ci": ci(row["ci_low"], row["ci_high"]), "n": int(row["n"]),
                       "axes": _groups(groups, model),
-                      "criteria": sum(1 for r in mine if r.source in ("check", "flag")),
-                      "judged_criteria_left_out": sum(1 for r in mine if r.source not in ("check", "flag"))}
+                      "criteria": sum(1 for *_, by_code in mine if by_code),
+                      "judged_criteria_left_out": sum(1 for *_, by_code in mine if not by_code)}
     return out
 
 
 def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgments: list[Judgment],
-           scores: list[JudgeScore]) -> list[dict]:
-    by_key = {(a.case_id, a.model_id): a for a in answers}
-    scored: dict[tuple[str, str], list[dict]] = {}
+           scores: list[JudgeScore], samples: int = 1) -> list[dict]:
+    by_key = {(a.case_id, a.model_id, a.sample): a for a in answers}
+    scored: dict[tuple[str, str, int], list[dict]] = {}
     for s in scores:
-        scored.setdefault((s.case_id, s.model_id), []).append(
+        scored.setdefault((s.case_id, s.model_id, s.sample), []).append(
             {"judge": s.judge_id, "scores": s.scores, "rationale": s.rationale, "error": s.error})
+
+    def row(a: Answer) -> dict:
+        c = a.completion
+        return {
+            "text": c.text, "error": c.error, "ttft_s": num(c.ttft_s), "latency_s": num(c.latency_s),
+            "output_tokens": c.output_tokens, "tokens_per_s": num(c.tokens_per_s),
+            "finish_reason": c.finish_reason, "score": num(case_score(a.criteria)) if a.ok else None,
+            "flags": a.flags, "graded": a.fully_graded if a.ok else None,
+            "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
+            "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
+                          "source": r.source, "detail": r.detail, "rationale": r.rationale,
+                          "met_loose": r.met_loose} for r in a.criteria],
+            "judge_scores": scored.get((a.case_id, a.model_id, a.sample), []),
+            "turns": turn_rows(a),
+        }
+
     out = []
     for case in cases:
-        case_answers = {}
-        for mid in model_ids:
-            a = by_key[(case.id, mid)]
-            c = a.completion
-            case_answers[mid] = {
-                "text": c.text, "error": c.error, "ttft_s": num(c.ttft_s), "latency_s": num(c.latency_s),
-                "output_tokens": c.output_tokens, "tokens_per_s": num(c.tokens_per_s),
-                "finish_reason": c.finish_reason, "score": num(case_score(a.criteria)) if a.ok else None,
-                "flags": a.flags, "graded": a.fully_graded if a.ok else None,
-                "axes": {axis: num(case_score(a.criteria, axis)) for axis in sorted({r.axis for r in a.criteria})},
-                "criteria": [{"id": r.criterion_id, "axis": r.axis, "points": r.points, "met": r.met,
-                              "source": r.source, "detail": r.detail, "rationale": r.rationale,
-                              "met_loose": r.met_loose} for r in a.criteria],
-                "judge_scores": scored.get((case.id, mid), []),
-                "turns": turn_rows(a),
-            }
         out.append({
             "id": case.id, "tags": case.tags, "messages": case.chat(), "reference": case.reference,
-            "turns": case_turns(case), "answers": case_answers,
+            "turns": case_turns(case), "answers": {mid: row(by_key[(case.id, mid, 0)]) for mid in model_ids},
+            **({"samples": {mid: [row(by_key[(case.id, mid, s)]) for s in range(1, samples)] for mid in model_ids}}
+               if samples > 1 else {}),
             "judgments": [{"rep": j.rep, "order": j.order, "ranking": j.ranking, "error": j.error,
                            "attempts": j.attempts, "judge": j.judge_id, "pair": list(j.pair) if j.pair else None,
-                           "rationale": j.rationale} for j in judgments if j.case_id == case.id],
+                           "rationale": j.rationale, "sample": j.sample} for j in judgments if j.case_id == case.id],
         })
     return out

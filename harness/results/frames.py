@@ -44,8 +44,9 @@ def ci(low: Any, high: Any) -> list | None:
 
 
 def unit(j: Judgment) -> tuple:
-    """What one judge saw the same way in every order: a case (rank mode) or a case and pair (pairwise)."""
-    return (j.case_id,) if j.pair is None else (j.case_id, *j.pair)
+    """What one judge saw the same way in every order: a case's answers of one sample (rank mode), or a pair of
+    them (pairwise)."""
+    return (j.case_id, j.sample) if j.pair is None else (j.case_id, j.sample, *j.pair)
 
 
 def missing_criteria(case: Case, rubric_criteria: list[Criterion], judged: bool) -> list[CriterionResult]:
@@ -79,24 +80,34 @@ CODE_SOURCES = ("check", "flag", "missing")  # verdicts decided by code, never b
 def checks_only(answer: Answer) -> Answer:
     """The answer with only the criteria code decides: the check-only figures leave judge-graded criteria out."""
     return Answer(answer.case_id, answer.model_id, answer.completion,
-                  [r for r in answer.criteria if r.source in CODE_SOURCES], answer.flags)
+                  [r for r in answer.criteria if r.source in CODE_SOURCES], answer.flags, answer.sample)
 
 
 def _score_rows(answers: list[Answer], themes: dict[str, Any]) -> tuple[list, list, list]:
+    """Scores of each answer (one row per sample), overall, per axis and per theme."""
     score_rows, group_rows, theme_rows = [], [], []
     for answer in answers:
+        at = {"model": answer.model_id, "case_id": answer.case_id, "sample": answer.sample}
         score = case_score(answer.criteria)
         if score is not None:
-            score_rows.append({"model": answer.model_id, "case_id": answer.case_id, "score": score})
+            score_rows.append({**at, "score": score})
             if themes.get(answer.case_id):
-                theme_rows.append({"model": answer.model_id, "case_id": answer.case_id,
-                                   "group": themes[answer.case_id], "score": score})
+                theme_rows.append({**at, "group": themes[answer.case_id], "score": score})
         for axis in sorted({r.axis for r in answer.criteria}):
             axis_score = case_score(answer.criteria, axis)
             if axis_score is not None:
-                group_rows.append({"model": answer.model_id, "case_id": answer.case_id, "group": axis,
-                                   "score": axis_score})
+                group_rows.append({**at, "group": axis, "score": axis_score})
     return score_rows, group_rows, theme_rows
+
+
+def case_level(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """One row per (model, case[, group]): the mean over the case's samples, the case being the unit every
+    interval resamples (repeats nested inside it). Rows keep the order of their first sample, so a run with one
+    sample per case gives back its rows as they were."""
+    frame = pd.DataFrame(rows, columns=[*columns, "sample"])
+    if not frame.duplicated(columns[:-1]).any():
+        return frame[columns]
+    return frame.groupby(columns[:-1], sort=False, as_index=False)["score"].mean()[columns]
 
 
 def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], *, shared: set[str],
@@ -111,7 +122,7 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
             own.append(answer)
         elif missing == "zero":
             own.append(Answer(answer.case_id, answer.model_id, answer.completion,
-                              missing_criteria(by_id[answer.case_id], rubric_criteria, judged)))
+                              missing_criteria(by_id[answer.case_id], rubric_criteria, judged), sample=answer.sample))
     own_scores, own_groups, own_themes = _score_rows(own, themes)
     compared = [a for a in answers if a.case_id in shared]
     score_rows, group_rows, _ = _score_rows(compared, themes)
@@ -131,6 +142,9 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
         if answer.ok:
             length_rows.append({"case_id": answer.case_id, "model": answer.model_id, "n_chars": len(c.text),
                                 "markdown_density": markdown_density(c.text)})
+    lengths = pd.DataFrame(length_rows, columns=["case_id", "model", "n_chars", "markdown_density"])
+    if lengths.duplicated(["case_id", "model"]).any():  # repeats: a model's mean over its samples of the case
+        lengths = lengths.groupby(["case_id", "model"], sort=False, as_index=False).mean()
     complete, incomplete = complete_units([j for j in judgments if j.case_id in shared])
     rank_rows, judgment_rows = [], []
     rep_ids: dict[tuple, int] = {}
@@ -138,25 +152,28 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
         judgment_rows.append({"case_id": j.case_id, "rep": j.rep, "order": j.order, "ranking": j.ranking,
                               "error": j.error, "judge": j.judge_id, "unit": unit(j), "attempts": j.attempts})
     for j in complete:
-        # One "rep" per judge and judgment, so a panel's verdicts average like extra orders.
+        # One "rep" per judge, sample and judgment, so a panel's verdicts average like extra orders and a case's
+        # samples like more judgments of the case: its outcome is its share over samples and orders.
         for position, model_id in enumerate(j.ranking, start=1):
-            rep = rep_ids.setdefault((j.judge_id, j.rep), len(rep_ids))
+            rep = rep_ids.setdefault((j.judge_id, j.sample, j.rep), len(rep_ids))
             rank_rows.append({"case_id": j.case_id, "rep": rep, "model": model_id, "rank": position})
     columns = ["model", "case_id", "score"]
     grouped = ["model", "case_id", "group", "score"]
     return {
-        "check_own": pd.DataFrame(check_own, columns=columns),
-        "check_own_groups": pd.DataFrame(check_own_groups, columns=grouped),
-        "check_scores": pd.DataFrame(check_rows, columns=columns),
-        "check_groups": pd.DataFrame(check_groups, columns=grouped),
-        "own_scores": pd.DataFrame(own_scores, columns=columns),
-        "own_groups": pd.DataFrame(own_groups, columns=grouped),
-        "own_themes": pd.DataFrame(own_themes, columns=grouped),
-        "case_scores": pd.DataFrame(score_rows, columns=columns),
-        "group_scores": pd.DataFrame(group_rows, columns=grouped),
+        "check_own": case_level(check_own, columns),
+        "check_own_groups": case_level(check_own_groups, grouped),
+        "check_scores": case_level(check_rows, columns),
+        "check_groups": case_level(check_groups, grouped),
+        "own_scores": case_level(own_scores, columns),
+        "own_groups": case_level(own_groups, grouped),
+        "own_themes": case_level(own_themes, grouped),
+        "case_scores": case_level(score_rows, columns),
+        "group_scores": case_level(group_rows, grouped),
+        # one row per sample of the model's own scores: the repeats' variance split reads it
+        "sample_scores": pd.DataFrame(own_scores, columns=["model", "case_id", "sample", "score"]),
         "latencies": pd.DataFrame(latency_rows, columns=["model", "case_id", "ttft_s", "latency_s", "tokens_per_s",
                                                          "output_tokens", "error", "cost_usd"]),
-        "lengths": pd.DataFrame(length_rows, columns=["case_id", "model", "n_chars", "markdown_density"]),
+        "lengths": lengths,
         "rankings": pd.DataFrame(rank_rows, columns=["case_id", "rep", "model", "rank"]),
         "judgments": pd.DataFrame(judgment_rows, columns=["case_id", "rep", "order", "ranking", "error", "judge",
                                                           "unit", "attempts"]),

@@ -15,6 +15,8 @@ from ..errors import ConfigError, from_validation
 from .fidelity import FidelitySection
 from .judge_model import (Adversarial, Agreement, Audit, AuditCheck, Exam, ExamFigure, JudgeInfo,  # noqa: F401
                           LabelAgreement, SelfPreference)
+from .cost_model import Cost
+from .repeats_model import Repeats
 from .parts import AxisFigure, CaseTurn, CheckScores, IFEvalAccuracy, JudgeScores, TurnRow  # noqa: F401
 from .selection import CaseSelection
 from .types import Figure, Interval, StrictModel
@@ -68,10 +70,12 @@ class ModelResult(StrictModel):
     size_mib: Figure = Field(None, description="size of the weights file, where the kind knows it")
     n: int = Field(0, description="cases the score is taken over (see missing)")
     cases: int = Field(0, description="cases attempted")
-    answered: int = Field(0, description="cases with an answer (no error)")
-    graded: int = Field(0, description="answered cases whose every applicable criterion was graded")
+    answered: int = Field(0, description="cases with an answer (no error), in every sample")
+    graded: int = Field(0, description="answered cases whose every applicable criterion was graded, in every sample")
     coverage: Coverage = Coverage()
-    errors: int = Field(0, description="answers that failed")
+    samples: int = Field(1, description="samples of each case (--repeat); a case scores the mean of its samples")
+    repeats: Repeats | None = Field(None, description="with 2 or more samples: how consistent they are")
+    errors: int = Field(0, description="answers that failed (every sample counted)")
     errors_by_stage: StageErrors = StageErrors()
     flags: dict[str, int] = Field({}, description="answers flagged by code: empty, truncated, repetition, "
                                                   "prompt_echo, wrong_language")
@@ -84,7 +88,8 @@ class ModelResult(StrictModel):
     win_rate_ci: Interval = None
     mean_rank: Figure = None
     latency: Latency = Latency()
-    cost_usd: Figure = Field(None, description="summed cost of the answers, where prices are known")
+    cost_usd: Figure = Field(None, description="summed cost of the answers (cached ones at what they cost), "
+                                               "where prices are known; every call's cost is in Results.cost")
     judge_scores: JudgeScores | None = Field(None, description="score mode: the judge's 1-10 scores, mean over "
                                                                "cases with a bootstrap interval")
     checks: CheckScores | None = Field(None, description="the check-only score (no judge-graded criterion in it)")
@@ -252,6 +257,7 @@ class JudgmentRow(StrictModel):
     judge: str | None = None
     pair: list[str] | None = None
     rationale: str | None = None
+    sample: int = Field(0, description="the sample of the case whose answers were compared")
 
 
 class CaseResult(StrictModel):
@@ -260,7 +266,9 @@ class CaseResult(StrictModel):
     messages: list[dict[str, str]] = []
     reference: str | None = None
     turns: list[CaseTurn] = Field([], description="the later user turns of a multi-turn case")
-    answers: dict[str, AnswerRow] = {}
+    answers: dict[str, AnswerRow] = Field({}, description="each model's answer (its first sample)")
+    samples: dict[str, list[AnswerRow]] | None = Field(None, description="with repeats: each model's samples "
+                                                                         "after the first")
     judgments: list[JudgmentRow] = []
 
 
@@ -340,6 +348,7 @@ class Results(StrictModel):
     ratings: Ratings | None = None
     ifeval: dict[str, IFEvalAccuracy] | None = Field(None, description="IFEval suites: the accuracies per model")
     generation: Generation = Generation()
+    cost: Cost | None = Field(None, description="what every call cost, per model and role")
     gates: list[GateVerdict] | None = None
     fidelity: FidelitySection | None = Field(None, description="KL divergence, top-1 agreement and perplexity "
                                                                "against a reference, when the run asked for them")

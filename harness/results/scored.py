@@ -29,38 +29,42 @@ def from_unit(value: float | None) -> float | None:
 
 
 def score_frames(scores: list[JudgeScore], model_ids: list[str], case_ids: list[str], answered: dict,
-                 missing: str) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
-    """Per (model, case): the judges' mean overall score, and per axis, on the unit scale; and the cases every
-    model was scored on. An unanswered case counts as the worst score under `missing: zero`, and is left out
-    under `exclude`."""
-    by_key: dict[tuple[str, str], list[dict[str, int]]] = {}
+                 missing: str, samples: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+    """Per (model, case): the judges' mean overall score, and per axis, on the unit scale, averaged over the
+    case's samples; and the cases every sample of every model was scored on. `answered` is keyed (case, model,
+    sample). An unanswered sample counts as the worst score under `missing: zero`, and is left out under
+    `exclude`."""
+    by_key: dict[tuple[str, str, int], list[dict[str, int]]] = {}
     for s in scores:
         if s.scores is not None:
-            by_key.setdefault((s.case_id, s.model_id), []).append(s.scores)
+            by_key.setdefault((s.case_id, s.model_id, s.sample), []).append(s.scores)
     overall, axes = [], []
     for model in model_ids:
         for case in case_ids:
-            given = by_key.get((case, model))
-            if given:
-                names = given[0].keys()
-                mean = {name: float(np.mean([g[name] for g in given])) for name in names}
-            elif not answered[(case, model)] and missing == "zero" and scores:
-                names = {name for s in scores if s.scores for name in s.scores}
-                mean = {name: float(WORST) for name in names}
-            else:
+            per_sample = []
+            for sample in range(samples):
+                given = by_key.get((case, model, sample))
+                if given:
+                    per_sample.append({name: float(np.mean([g[name] for g in given])) for name in given[0].keys()})
+                elif not answered[(case, model, sample)] and missing == "zero" and scores:
+                    names = {name for s in scores if s.scores for name in s.scores}
+                    per_sample.append({name: float(WORST) for name in names})
+            if not per_sample:
                 continue
+            mean = per_sample[0] if len(per_sample) == 1 else \
+                {name: float(np.mean([m[name] for m in per_sample])) for name in per_sample[0]}
             overall.append({"model": model, "case_id": case, "score": to_unit(mean["overall"])})
             axes += [{"model": model, "case_id": case, "group": name, "score": to_unit(value)}
                      for name, value in mean.items() if name != "overall"]
-    shared = {case for case in case_ids if all((case, m) in by_key for m in model_ids)}
+    shared = {case for case in case_ids if all((case, m, s) in by_key for m in model_ids for s in range(samples))}
     return (pd.DataFrame(overall, columns=["model", "case_id", "score"]),
             pd.DataFrame(axes, columns=["model", "case_id", "group", "score"]), shared)
 
 
 def judge_score_figures(scores: list[JudgeScore], model_ids: list[str], case_ids: list[str], answered: dict,
-                        missing: str) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
+                        missing: str, samples: int = 1) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
     """{model: JudgeScores fields} and the comparison frames (shared cases) for the paired tests."""
-    overall, axes, shared = score_frames(scores, model_ids, case_ids, answered, missing)
+    overall, axes, shared = score_frames(scores, model_ids, case_ids, answered, missing, samples)
     means = stats.model_scores(overall, n_boot=N_BOOT, seed=SEED) if len(overall) else None
     grouped = stats.grouped_scores(axes, n_boot=N_BOOT, seed=SEED) if len(axes) else None
 

@@ -5,9 +5,8 @@ consistent a model is.
 - `consistency`: per model, the share of (case, criterion) whose samples all meet it or all miss it.
 - `pass_hat_k`: per model, the chance that k samples of a case all pass, averaged over cases: for a case with c
   passes in n samples, C(c, k) / C(n, k) (the unbiased estimate; tau-bench's pass^k).
-- `variance_split`: per model, the variance of the scores within cases (the mean of each case's sample
-  variance) and between cases (the variance of the case means less the within part's share of it), a one-way
-  random-effects split.
+- `variance_split`: per model, the variance of the scores within cases and between cases, the one-way
+  random-effects ANOVA split (unequal sample counts allowed).
 """
 
 from __future__ import annotations
@@ -48,17 +47,28 @@ def pass_hat_k(passed: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def variance_split(scores: pd.DataFrame) -> pd.DataFrame:
-    """scores: [model, case_id, sample, score] -> [model, within, between, share_within]: how much of the
-    spread of a model's scores comes from sampling the same case again, and how much from the cases."""
+    """scores: [model, case_id, sample, score] -> [model, cases, within, between, share_within]: how much of the
+    spread of a model's scores comes from sampling the same case again, and how much from the cases.
+
+    The one-way random-effects ANOVA estimates, which also hold when cases have different numbers of samples
+    (a failed or ungraded sample is left out): within = MS_within (the pooled variance of samples around their
+    case's mean), between = (MS_between - MS_within) / n0 with n0 = (N - sum n_i^2 / N) / (k - 1), floored at 0.
+    With the same n samples in every case these are the mean of the cases' sample variances and the variance of
+    the case means less within / n. NaN when fewer than 2 cases, or no case with 2 samples."""
     rows = []
-    for model, mine in scores.groupby("model", sort=False):
-        groups = [g["score"].to_numpy(float) for _, g in mine.groupby("case_id") if len(g) >= 2]
-        if len(groups) < 2:
-            rows.append((model, float("nan"), float("nan"), float("nan")))
+    for model, mine in scores.dropna(subset=["score"]).groupby("model", sort=False):
+        groups = [g["score"].to_numpy(float) for _, g in mine.groupby("case_id", sort=False)]
+        sizes = np.array([len(g) for g in groups], dtype=float)
+        k, total = len(groups), float(sizes.sum())
+        if k < 2 or total - k < 1:
+            rows.append((model, k, float("nan"), float("nan"), float("nan")))
             continue
-        within = float(np.mean([np.var(g, ddof=1) for g in groups]))
-        n_bar = float(np.mean([len(g) for g in groups]))
-        between = max(float(np.var([g.mean() for g in groups], ddof=1)) - within / n_bar, 0.0)
-        total = within + between
-        rows.append((model, within, between, within / total if total > 0 else float("nan")))
-    return pd.DataFrame(rows, columns=["model", "within", "between", "share_within"])
+        means = np.array([g.mean() for g in groups])
+        grand = float(np.concatenate(groups).mean())
+        within = float(sum(((g - g.mean()) ** 2).sum() for g in groups) / (total - k))
+        ms_between = float((sizes * (means - grand) ** 2).sum() / (k - 1))
+        n0 = (total - float((sizes ** 2).sum()) / total) / (k - 1)
+        between = max((ms_between - within) / n0, 0.0)
+        spread = within + between
+        rows.append((model, k, within, between, within / spread if spread > 0 else float("nan")))
+    return pd.DataFrame(rows, columns=["model", "cases", "within", "between", "share_within"])
