@@ -200,6 +200,9 @@ def test_score_mode_scores_each_turn_with_its_own_conversation_and_reference(tmp
     assert scores.turns["turn 2"].score == pytest.approx(6.0) and scores.turns["turn 2"].n == 2
     assert scores.overall.score == pytest.approx(((3 + 9) / 2 + 3) / 2)
     assert "turn 1" not in scores.axes
+    # per category (a tag): question 1 is math (mean of turns 3 and 9), question 2 writing (3 and 3)
+    assert scores.tags["math"].score == pytest.approx(6.0) and scores.tags["math"].n == 1
+    assert scores.tags["writing"].score == pytest.approx(3.0)
     (row,) = next(c for c in results.cases if c.id == "1").answers["echo"].judge_scores
     assert row.scores == {"overall": 6.0, "turn 1": 3.0, "turn 2": 9.0}
     sent = [json.loads(r[0]) for r in sqlite3.connect(tmp_path / ".bench" / "bench.sqlite").execute(
@@ -210,4 +213,4 @@ def test_score_mode_scores_each_turn_with_its_own_conversation_and_reference(tmp
     assert len(turn_two) == 1 and "8" in turn_two[0] and "What is 2+2?" in turn_two[0]
     page = (tmp_path / "reports" / "mt" / results.run_id / "index.html").read_text()
     section = page.split('id="judge-scores"', 1)[1].split("</section>", 1)[0]
-    assert "Turn 1" in section and "Turn 2" in section and "6.0" in section
+    assert "Turn 1" in section and "Turn 2" in section and "6.0" in section and "math" in section

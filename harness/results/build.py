@@ -123,7 +123,7 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
     themes = stats.grouped_scores(f["own_themes"], n_boot=N_BOOT, seed=SEED) if len(f["own_themes"]) else None
     judged_scores, f["judge_overall"], f["judge_axes"] = judge_score_figures(
         judge_scores, model_ids, [c.id for c in cases], {k: a.ok for k, a in by_key.items()}, scoring["missing"],
-        samples) \
+        samples, {c.id: c.tags for c in cases}) \
         if judge_scores else ({}, None, None)
     checks = _check_figures(f, answers) if len(f["check_own"]) else {}
     repeats = repeat_figures(f["sample_scores"], answers, samples, check_only(rubric_criteria, cases))

@@ -64,6 +64,8 @@ class JudgeScores(StrictModel):
     axes: dict[str, AxisFigure] = {}
     turns: dict[str, AxisFigure] = Field({}, description="multi-turn cases (MT-bench): the overall score of each "
                                                          "turn ('turn 1', 'turn 2'), over the cases that have it")
+    tags: dict[str, AxisFigure] = Field({}, description="the overall score over the cases with each tag (MT-bench: "
+                                                        "its categories)")
     unscored: int = Field(0, description="answers the judge gave no parsable score for")
 
 

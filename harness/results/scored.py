@@ -62,11 +62,17 @@ def score_frames(scores: list[JudgeScore], model_ids: list[str], case_ids: list[
 
 
 def judge_score_figures(scores: list[JudgeScore], model_ids: list[str], case_ids: list[str], answered: dict,
-                        missing: str, samples: int = 1) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
-    """{model: JudgeScores fields} and the comparison frames (shared cases) for the paired tests."""
+                        missing: str, samples: int = 1, case_tags: dict[str, list[str]] | None = None
+                        ) -> tuple[dict[str, dict], pd.DataFrame, pd.DataFrame]:
+    """{model: JudgeScores fields} and the comparison frames (shared cases) for the paired tests. `case_tags`
+    gives the overall score per tag too (MT-bench's categories are tags)."""
     overall, axes, shared = score_frames(scores, model_ids, case_ids, answered, missing, samples)
     means = stats.model_scores(overall, n_boot=N_BOOT, seed=SEED) if len(overall) else None
     grouped = stats.grouped_scores(axes, n_boot=N_BOOT, seed=SEED) if len(axes) else None
+    tagged = pd.DataFrame([{**row, "group": tag} for row in overall.to_dict("records")
+                           for tag in (case_tags or {}).get(row["case_id"], [])],
+                          columns=["model", "case_id", "score", "group"])
+    by_tag = stats.grouped_scores(tagged, n_boot=N_BOOT, seed=SEED) if len(tagged) else None
 
     def figure(row: dict) -> dict:
         return {"score": from_unit(num(row["score"])), "n": int(row["n"]),
@@ -80,6 +86,8 @@ def judge_score_figures(scores: list[JudgeScore], model_ids: list[str], case_ids
             "overall": figure(row[0]) if row else {},
             "axes": {r["group"]: figure(r) for r in mine if not r["group"].startswith(TURN_PREFIX)},
             "turns": {r["group"]: figure(r) for r in mine if r["group"].startswith(TURN_PREFIX)},
+            "tags": {r["group"]: figure(r) for r in
+                     (by_tag[by_tag["model"] == model].to_dict("records") if by_tag is not None else [])},
             "unscored": sum(1 for s in scores if s.model_id == model and s.scores is None),
         }
     per_axis = axes[axes["case_id"].isin(shared) & ~axes["group"].str.startswith(TURN_PREFIX)]
