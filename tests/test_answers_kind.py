@@ -259,3 +259,33 @@ def test_alpaca_eval_outputs_answer_an_alpaca_eval_suite(tmp_path, monkeypatch):
     assert [(c["answers"]["mine"]["text"], c["reference"]) for c in results["cases"]] == [
         ("Steep it.", "Boil water, steep the leaves."), ("Red.", "Blue.")]
     assert results["models"][0]["unknown_answers"] == 1  # "What is tea?" is not in the evaluation set
+
+
+def test_the_alpaca_eval_reference_outputs_are_the_baseline_of_a_pairwise_win_rate(tmp_path, monkeypatch):
+    """AlpacaEval's evaluation set is itself an output list of its reference generator: read by the answers
+    kind it is the baseline every model is judged against, pairwise in both orders."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "suites").mkdir()
+    instructions = [f"Question {i}?" for i in range(6)]
+    evaluation_set = [{"instruction": q, "output": "Short.", "generator": "gpt4_turbo", "dataset": "x"}
+                      for q in instructions]
+    (tmp_path / "suites" / "alpaca_eval.json").write_text(json.dumps(evaluation_set))
+    outputs = [{"instruction": q, "output": "A much longer answer than the reference.", "generator": "mine"}
+               for q in instructions[:5]] + [{"instruction": instructions[5], "output": "No.", "generator": "mine"}]
+    (tmp_path / "model_outputs.json").write_text(json.dumps(outputs))
+    (tmp_path / "models.yaml").write_text(
+        "version: 1\nmodels:\n  mine:\n    kind: answers\n    path: model_outputs.json\n"
+        "  reference:\n    kind: answers\n    path: suites/alpaca_eval.json\n"
+        "  judge:\n    kind: mock\n    judge_policy: longest\n")
+    (tmp_path / "suites" / "ae.yaml").write_text(
+        "name: ae\nversion: 1\ncase_format: alpaca-eval\ncases: alpaca_eval.json\nmodels: [mine, reference]\n"
+        "judge: judge\njudging: {mode: pairwise, baseline: reference, adversarial: 0}\n")
+    results, _ = run(tmp_path / "suites" / "ae.yaml")
+    (row,) = results["pairwise"]
+    mine_first = row["a"] == "mine"
+    wins, losses = (row["wins"], row["losses"]) if mine_first else (row["losses"], row["wins"])
+    # The length-preferring judge prefers the longer answer in both orders: 5 wins for mine, 1 loss ("No.").
+    assert (row["n"], wins, losses) == (6, 5, 1)
+    mine = next(m for m in results["models"] if m["id"] == "mine")
+    assert mine["win_rate"] == pytest.approx(5 / 6)
+    assert [c["answers"]["reference"]["text"] for c in results["cases"]] == ["Short."] * 6
