@@ -186,3 +186,21 @@ def test_keep_going_evaluates_everything_but_promotes_nothing_past_a_failure(tmp
     assert code == 1
     assert s.steps[-2:] == ["qat", "export"] and len(s.evaluated) == 2
     assert "not promoted: no export passed its required gates" in out
+
+
+def test_the_gates_table_reads_a_beats_gate_by_the_metric_it_was_judged_on():
+    """`beats` without a metric (auto) is the win rate with a judge and the paired score difference without one;
+    the pipeline's table shows the figure the verdict rested on (it once looked up an 'axis:auto' row)."""
+    from harness.gates.spec import parse_gates
+    from tests.helpers.synthetic_results import synthetic_results
+    from training.pipeline_summary import gate_interval
+
+    results = synthetic_results(2, 12)
+    (gate,) = parse_gates(["beats:model-0:model-1"], "t")
+    assert gate.metric == "auto"
+    assert gate_interval(results, gate)[2] == "win rate"
+    no_judge = results.model_copy(update={"judge": results.judge.model_copy(update={"id": None})})
+    estimate, interval, what = gate_interval(no_judge, gate)
+    row = next(r for r in results.significance if r.metric == "score")
+    sign = 1 if (row.a, row.b) == ("model-0", "model-1") else -1
+    assert what == "paired difference, score" and estimate == pytest.approx(sign * row.diff)

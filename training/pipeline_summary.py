@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.gates.evaluate import unestablished
+from harness.gates.evaluate import beats_metric, significance_metric, unestablished
 from harness.report import formatting as fmt
 from harness.report.markdown import escape_cell, table
 
@@ -30,18 +30,6 @@ def significant_interval(value: Any, ci: Any) -> str:
     if not fmt.is_number(value):
         return fmt.MISSING
     return fmt.with_interval(value, ci, significant)
-
-
-def _metric(axis: str) -> str:
-    """The significance table's name for a gate's axis or metric (as harness.gates.evaluate reads it)."""
-    if axis in ("score", "win_rate"):
-        return axis
-    if axis in ("judge", "checks"):
-        return "judge:overall" if axis == "judge" else "checks:score"
-    if axis.startswith(("judge:", "checks:")):
-        kind, name = axis.split(":", 1)
-        return f"{kind}:axis:{name}"
-    return f"axis:{axis}"
 
 
 def _oriented(rows, a: str, b: str, flip) -> Any:
@@ -64,7 +52,7 @@ def gate_interval(results, gate) -> tuple[float | None, list[float] | None, str 
         return row.top1, row.top1_ci, "top-1 agreement"
     if gate.type == "budget":
         return None, None, None
-    metric = _metric(gate.axis if gate.type == "not_worse" else gate.metric)
+    metric = significance_metric(gate.axis if gate.type == "not_worse" else beats_metric(results, gate))
     if metric == "win_rate":
         row = _oriented(results.pairwise, gate.candidate, gate.baseline,
                         lambda r: r.model_copy(update={"win_rate": None if r.win_rate is None else 1 - r.win_rate,

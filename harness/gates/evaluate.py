@@ -188,7 +188,7 @@ def _beats(results: Results, gate: BeatsGate):
 def _beats_on_scores(results: Results, gate: BeatsGate, axis: str):
     """beats on a judge score: the paired difference over shared cases is above 0 (its interval's lower bound,
     or a Holm-adjusted p below alpha with the candidate ahead)."""
-    metric = _metric(axis)
+    metric = significance_metric(axis)
     row = _significance(results, metric, gate.candidate, gate.baseline)
     if row is None:
         raise _Missing(f"no paired {metric} row for '{gate.candidate}' vs '{gate.baseline}' (was the run scored? "
@@ -211,10 +211,11 @@ def _beats_on_scores(results: Results, gate: BeatsGate, axis: str):
     return p, gate.alpha, "<", failures, f"adjusted p {_f(p)} < {_f(gate.alpha)}, {metric} difference {_f(diff)}"
 
 
-def _metric(axis: str) -> str:
-    """The significance table's name for a gate's axis: score, an axis, judge (overall) or judge:<axis>."""
-    if axis == "score":
-        return "score"
+def significance_metric(axis: str) -> str:
+    """The significance table's name for a gate's axis or metric: score, an axis, judge (overall),
+    judge:<axis>, checks, checks:<axis>; win_rate stays itself (it is read from the pairwise table)."""
+    if axis in ("score", "win_rate"):
+        return axis
     if axis in ("judge", "checks"):
         return "judge:overall" if axis == "judge" else "checks:score"
     if axis.startswith(("judge:", "checks:")):
@@ -226,7 +227,7 @@ def _metric(axis: str) -> str:
 def _not_worse(results: Results, gate: NotWorseGate):
     candidate = _model(results, gate.candidate)
     baseline = _model(results, gate.baseline)
-    metric = _metric(gate.axis)
+    metric = significance_metric(gate.axis)
     row = _significance(results, metric, gate.candidate, gate.baseline)
     if row is not None:
         lower = _interval(row.ci, f"significance {metric} interval")[0]
