@@ -64,6 +64,19 @@ def test_suite_sample_is_spread_over_the_suite_and_loads(tmp_path, monkeypatch):
     assert loaded.rubric is not None and loaded.rubric.name == "sbar"
 
 
+def test_a_suite_sample_elsewhere_still_finds_the_suites_human_labels(tmp_path, monkeypatch):
+    from harness.evaluate import load_plan
+
+    monkeypatch.chdir(ROOT)
+    path = pl.sample_suite("sbar-intake", 3, tmp_path / "work" / "suite")
+    plan = load_plan(path, models_path=ROOT / "models.yaml", model_ids=["smollm2-135m"], judge="none")
+    assert len(plan.cases) == 3
+    assert [label.model_dump() for label in plan.labels] == [
+        label.model_dump() for label in load_plan("sbar-intake", models_path=ROOT / "models.yaml",
+                                                  model_ids=["smollm2-135m"], judge="none").labels]
+    assert plan.labels
+
+
 def test_choose_promotion_takes_the_smallest_export_whose_line_passed():
     parents = {"f16": "sft", "q8": "f16", "q5": "f16", "q4": "f16"}
     sizes = {"f16": 258, "q8": 138, "q5": 107, "q4": 101}

@@ -33,6 +33,10 @@ def sample_suite(name_or_path: str, k: int | None, out_dir: Path, extra: dict[st
 
         found = find_rubric(rubric, suite_path)
         data["rubric"] = str(found.resolve()) if found else rubric
+    labels = data.get("labels")
+    if labels:
+        # the human labels stay beside the original suite; the copy names them by their full path
+        data["labels"] = str((suite_path.parent / labels).resolve())
     data.update(name=name, cases=cases.name, **(extra or {}))
     if k:
         data["description"] = f"{len(picked)} of the {len(rows)} cases of {data['name']}, evenly spaced. " \
