@@ -254,8 +254,10 @@ def bench_scale(quick: bool, work: Path) -> list[Row]:
 
 def _answers_stage(project: Path, store_path: Path, run_id: str) -> tuple[float, float, int]:
     """(wall s, CPU s, calls) of the answers stage alone: cache lookups, calls, the answers stored."""
-    from harness.evaluate import answer_cases, load_plan
+    from harness.evaluate import load_plan
     from harness.executor import Executor
+    from harness.grading import flag_answers
+    from harness.stages import answer_stage
     from harness.registry import create_adapter
     from harness.store import Store
 
@@ -265,10 +267,13 @@ def _answers_stage(project: Path, store_path: Path, run_id: str) -> tuple[float,
     store.start_run(run_id, "bench", run_id, {}, {})
     executor = Executor(store, run_id, _quiet_progress())
     wall, cpu = time.perf_counter(), time.process_time()
-    answers = answer_cases(plan, adapters, executor, store, run_id)
+    answers, keyed = answer_stage(plan, adapters, executor)  # as a run's answers stage: ask, flag, store
+    for mine in answers.values():
+        flag_answers(plan.cases, mine, plan.suite.system_prompt)
+    store.save_answers(run_id, keyed)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     store.close()
-    return wall, cpu, len(answers)
+    return wall, cpu, len(keyed)
 
 
 def bench_scaling(quick: bool, work: Path) -> list[Row]:
