@@ -61,7 +61,7 @@ def lineage_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
 def page_view(state: dict[str, Any], page_dir: Path) -> dict[str, Any]:
     from harness.report.plots import (QuantLevel, loss_curves_plot, loss_series_from_manifest,
                                       quantization_ladder_plot)
-    from training.pipeline_summary import significant
+    from harness.report.formatting import significant
 
     manifests = state.get("manifests") or {}
     series, notes = [], []

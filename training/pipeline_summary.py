@@ -16,20 +16,8 @@ from harness.report import formatting as fmt
 from harness.report.markdown import escape_cell, table
 
 
-def significant(value: Any) -> str:
-    """A figure in a table: the report's compact form (3 decimals), or 3 significant digits for a small one
-    (a KL of 1e-5 is not 0)."""
-    if not fmt.is_number(value):
-        return fmt.MISSING
-    if value != 0 and abs(value) < 0.01:
-        return f"{value:.3g}"
-    return fmt.compact(value)
-
-
 def significant_interval(value: Any, ci: Any) -> str:
-    if not fmt.is_number(value):
-        return fmt.MISSING
-    return fmt.with_interval(value, ci, significant)
+    return fmt.with_interval(value, ci, fmt.significant)
 
 
 def _oriented(rows, a: str, b: str, flip) -> Any:
@@ -87,7 +75,7 @@ def gates_markdown(rows: list[dict[str, Any]]) -> str:
         threshold = "" if r["threshold"] is None else f"{r['op'] or ''} {fmt.compact(r['threshold'])}".strip()
         estimate = significant_interval(r["estimate"], r["interval"]) if r["interval_of"] else "-"
         body.append([escape_cell(r["name"]), ", ".join(r["rests_on"]), "required" if r["required"] else "advisory",
-                     estimate, significant(r["figure"]), threshold,
+                     estimate, fmt.significant(r["figure"]), threshold,
                      {"pass": "PASS", "fail": "**FAIL**", "error": "**ERROR**"}[r["verdict"]],
                      "yes" if r["established"] else "**no**", escape_cell(r["reason"] or "")])
     header = ["Gate", "Rests on", "Required", "Estimate [95% CI]", "Figure", "Threshold", "Verdict", "Established",

@@ -38,8 +38,13 @@ def compact(value: Any) -> str:
 
 
 def significant(value: Any) -> str:
-    """Three significant digits, for figures that span orders of magnitude (a KL divergence of 1e-5 or of 0.1)."""
-    return f"{value:.3g}" if is_number(value) else MISSING
+    """A figure that spans orders of magnitude (a KL divergence of 1e-5 or of 0.1): the compact form, or three
+    significant digits for a small one (a KL of 1e-5 is not 0)."""
+    if not is_number(value):
+        return MISSING
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.3g}"
+    return compact(value)
 
 
 def significant_interval(ci: Any) -> str:
