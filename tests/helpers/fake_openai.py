@@ -66,7 +66,12 @@ class FakeOpenAI(FaultPlan):
         words = echo_words(last_user(body))
         limit = body.get("max_tokens") or body.get("max_completion_tokens") or len(words)
         pieces = words[:limit]
-        finish = "length" if len(pieces) < len(words) else "stop"
+        self._stream(body, reply, pieces, "length" if len(pieces) < len(words) else "stop", fault)
+
+    def _stream(self, body: dict, reply: Reply, pieces: list[str], finish: str, fault: str | None = None,
+                usage: bool | None = None) -> None:
+        """The pieces as chat-completion chunks; the usage chunk when asked (`stream_options.include_usage`,
+        or `usage=True`)."""
         model = body.get("model", "fake")
 
         def chunk(delta: dict, finish_reason: str | None = None) -> dict:
@@ -83,7 +88,7 @@ class FakeOpenAI(FaultPlan):
                 reply.stall(self.slow_s)
             reply.event(chunk({"content": piece}))
         reply.event(chunk({}, finish))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if usage or (usage is None and (body.get("stream_options") or {}).get("include_usage")):
             prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
             reply.event({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
                          "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(pieces),

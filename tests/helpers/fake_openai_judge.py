@@ -20,21 +20,4 @@ class FakeOpenAIJudge(FakeOpenAI):
         schema = (response_format.get("json_schema") or {}).get("schema") or response_format.get("schema")
         text = self.judge._answer(body["messages"], schema)
         words = text.split(" ")
-        pieces = [w + " " for w in words[:-1]] + [words[-1]]
-        model = body.get("model", "fake")
-
-        def chunk(delta: dict, finish_reason: str | None = None) -> dict:
-            return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
-
-        reply.start_stream()
-        reply.event(chunk({"role": "assistant", "content": ""}))
-        for piece in pieces:
-            reply.event(chunk({"content": piece}))
-        reply.event(chunk({}, "stop"))
-        prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
-        reply.event({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
-                     "choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(pieces),
-                                              "total_tokens": prompt_tokens + len(pieces)}})
-        reply.event("[DONE]")
-        reply.end_stream()
+        self._stream(body, reply, [w + " " for w in words[:-1]] + [words[-1]], "stop", usage=True)
