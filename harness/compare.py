@@ -120,7 +120,8 @@ def _win_shares(results: Results, model_id: str, opponents: set[str]) -> dict[st
         for j in case.judgments:
             if j.ranking and not j.error:
                 rep = f"{j.judge}|{j.rep}|{'|'.join(j.pair or ())}"
-                rows += [{"case_id": case.id, "rep": rep, "model": m, "rank": k} for k, m in enumerate(j.ranking)]
+                rows += [{"case_id": case.id, "rep": rep, "model": m, "rank": 0 if j.strength == "tie" else k}
+                         for k, m in enumerate(j.ranking)]
     if not rows:
         return {}
     outcomes = pairwise_outcomes(pd.DataFrame(rows))

@@ -162,12 +162,22 @@ class JudgingSettings(Strict):
     grade_criteria: bool = True  # judge-graded rubric criteria (those without a check)
     reference: bool = True  # show a case's reference answer in every judge prompt (labelled as a reference)
     rationale: bool = True  # every verdict comes with a short reason, written before it
+    # Pairwise: "ranking" (which of the two is better) or "graded", Arena-Hard's five levels (A>>B, A>B, A=B,
+    # B>A, B>>A): a strong or a slight preference, or a tie.
+    verdict: Literal["ranking", "graded"] = "ranking"
+    # Graded: how many games a strong preference counts as in win rates (Arena-Hard's published convention is
+    # 3); 1 counts a strong and a slight preference the same.
+    strong_weight: float = Field(1.0, ge=1, le=10)
 
     @model_validator(mode="after")
     def _modes(self):
         modes = self.modes
         if len(set(modes)) != len(modes) or ("rank" in modes and "pairwise" in modes):
             raise ValueError("mode: rank and pairwise exclude each other; score combines with either")
+        if self.verdict == "graded" and self.comparison != "pairwise":
+            raise ValueError("verdict: graded needs mode: pairwise (a graded verdict compares two answers)")
+        if self.strong_weight != 1 and self.verdict != "graded":
+            raise ValueError("strong_weight needs verdict: graded (only a graded verdict has a strength)")
         return self
 
     @property

@@ -151,7 +151,8 @@ def _spec(plan: Plan, adapters: dict[str, Adapter], identity: dict[str, Any]) ->
         "fidelity": suite.fidelity.model_dump() if suite.fidelity else None,
         "labels": [label.model_dump(exclude_none=True) for label in plan.labels],
         "prompts": {"rank": prompts.RANK_PROMPT_VERSION, "grade": prompts.GRADE_PROMPT_VERSION,
-                    "score": prompts.SCORE_PROMPT_VERSION},
+                    "score": prompts.SCORE_PROMPT_VERSION,
+                    **({"graded": prompts.GRADED_PROMPT_VERSION} if suite.judging.verdict == "graded" else {})},
     }
 
 

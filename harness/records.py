@@ -56,6 +56,21 @@ class Judgment:
     pair: tuple[str, str] | None = None  # pairwise mode: the two models compared
     rationale: str | None = None
     sample: int = 0  # the answers compared are every model's sample number `sample` of the case
+    # A graded pairwise verdict (judging.verdict: graded): "strong" or "slight" preference for ranking[0], or
+    # "tie" (ranking then lists the pair as shown, and neither is above the other); None for a plain ranking.
+    strength: str | None = None
+
+    @property
+    def tie(self) -> bool:
+        return self.strength == "tie"
+
+    def ranks(self) -> dict[str, int]:
+        """Each ranked model's place, 1 = best; a tie puts both answers in first place."""
+        return {m: 1 if self.tie else i for i, m in enumerate(self.ranking or [], start=1)}
+
+    def verdict_key(self) -> tuple:
+        """What two orders of one unit must share to agree: the ranking, or "tie" (strength alone is no flip)."""
+        return ("tie",) if self.tie else tuple(self.ranking or ())
 
 
 @dataclass

@@ -112,7 +112,8 @@ def run_all(plan, adapters: dict[str, Any], executor, ask: Ask, *, store=None, r
             for sample, mine in answers.items():
                 for j in judge_answers(plan.cases, plan.model_ids, plan.judge_ids, mine, mode=judging.comparison,
                                        orders=judging.orders, seed=judging.seed, baseline=judging.baseline,
-                                       guidance=said, ask=_per_sample(ask, sample, plan.samples), **shown):
+                                       guidance=said, ask=_per_sample(ask, sample, plan.samples),
+                                       graded=judging.verdict == "graded", **shown):
                     j.sample = sample
                     judgments.append(j)
             if store is not None:
@@ -130,7 +131,7 @@ def run_all(plan, adapters: dict[str, Any], executor, ask: Ask, *, store=None, r
     if plan.judge_ids and judging.adversarial:
         with stage("adversarial"):
             trials = run_planted_trials(plan.cases, plan.model_ids, plan.judge_ids, answers[0], judging.adversarial,
-                                        judging.seed, said, ask, **shown)
+                                        judging.seed, said, ask, graded=judging.verdict == "graded", **shown)
             if store is not None:
                 store.save_trial(run_id, list(trials))
     if plan.judge_ids and suite.exam.pairs:
@@ -146,4 +147,5 @@ def run_exam_stage(plan, ask: Ask, said: str) -> list:
     suite, rubric = plan.suite, plan.loaded.rubric
     pairs = exam_pairs(plan.loaded.cases, suite.exam.pairs, suite.exam.seed, suite.exam.corruptions)
     return run_exam(pairs, plan.judge_ids, mode=suite.judging.comparison or "score", guidance=said, ask=ask,
-                    axes=rubric.axes if rubric else [], rationale=suite.judging.rationale)
+                    axes=rubric.axes if rubric else [], rationale=suite.judging.rationale,
+                    graded=suite.judging.verdict == "graded")

@@ -253,10 +253,10 @@ class Store:
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO judgments (run_id, case_id, rep, judge_id, shown_order, ranking, error, "
-                "attempts, pair, rationale, sample) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "attempts, pair, rationale, sample, strength) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, j.case_id, j.rep, j.judge_id, json.dumps(j.order),
                   json.dumps(j.ranking) if j.ranking is not None else None, j.error, j.attempts,
-                  json.dumps(list(j.pair)) if j.pair else None, j.rationale, j.sample) for j in judgments])
+                  json.dumps(list(j.pair)) if j.pair else None, j.rationale, j.sample, j.strength) for j in judgments])
 
     def save_score(self, run_id: str, s: JudgeScore | list[JudgeScore]) -> None:
         """One judge score or many, in one transaction."""
@@ -326,8 +326,8 @@ class Store:
     def judgments(self, run_id: str) -> list[Judgment]:
         return [Judgment(r["case_id"], r["rep"], json.loads(r["shown_order"]),
                          json.loads(r["ranking"]) if r["ranking"] else None, r["error"], r["attempts"], r["judge_id"],
-                         tuple(json.loads(r["pair"])) if r["pair"] else None, r["rationale"], r["sample"])
-                for r in self._rows("SELECT * FROM judgments WHERE run_id = ?", (run_id,))]
+                         tuple(json.loads(r["pair"])) if r["pair"] else None, r["rationale"], r["sample"],
+                         r["strength"]) for r in self._rows("SELECT * FROM judgments WHERE run_id = ?", (run_id,))]
 
     def scores(self, run_id: str) -> list[JudgeScore]:
         return [JudgeScore(r["case_id"], r["model_id"], r["judge_id"], json.loads(r["scores"]) if r["scores"] else None,

@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS planted_trials (
 ADDED_COLUMNS = {
     "runs": {"spec": "TEXT", "wall_time_s": "REAL", "stages_done_at": "REAL", "stage_times": "TEXT"},
     "grades": {"axis": "TEXT", "points": "REAL", "position": "INTEGER", "rationale": "TEXT", "met_loose": "INTEGER"},
-    "judgments": {"pair": "TEXT", "rationale": "TEXT"},
+    "judgments": {"pair": "TEXT", "rationale": "TEXT", "strength": "TEXT"},
     "answers": {"flags": "TEXT", "turns": "TEXT"},
     "run_calls": {"model_id": "TEXT", "cost_usd": "REAL", "input_tokens": "INTEGER", "output_tokens": "INTEGER"},
 }

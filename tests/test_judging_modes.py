@@ -113,3 +113,26 @@ def test_planted_trials_too_few_to_bound_are_not_established(tmp_path, monkeypat
     assert planted["n"] == 8 and planted["outcome"] == "not established"
     assert "at least 25 needed" in planted["detail"]
     assert results["judge"]["audit"]["trusted"] is False
+
+
+def test_graded_pairwise_verdicts_run_end_to_end(tmp_path, monkeypatch):
+    results = make(tmp_path, monkeypatch, "{mode: pairwise, verdict: graded, strong_weight: 3, adversarial: 0}")
+    judge = results["judge"]
+    assert (judge["verdict"], judge["strong_weight"], judge["prompts"]["graded"]) == ("graded", 3.0, "graded-v1")
+    # the mock's length policy: every pair differs at least twofold in length, so every verdict is strong
+    strengths = {j["strength"] for case in results["cases"] for j in case["judgments"]}
+    assert strengths == {"strong"}
+    assert rates(results) == pytest.approx({"good": 1.0, "mid": 0.5, "bad": 0.0})
+    verdicts = {(p["a"], p["b"]): p["verdicts"] for p in results["pairwise"]}
+    assert verdicts[("bad", "good")] == {"a>>b": 0, "a>b": 0, "a=b": 0, "b>a": 0, "b>>a": 12}
+    assert "a strong preference 3" in " ".join(results["_html"].split())
+    assert "A&gt;&gt;B / A&gt;B / A=B / B&gt;A / B&gt;&gt;A" in results["_html"]
+
+
+def test_graded_verdicts_of_a_judge_that_always_picks_the_first_answer_are_ties_and_flips(tmp_path, monkeypatch):
+    results = make(tmp_path, monkeypatch, "{mode: pairwise, verdict: graded, strong_weight: 3, adversarial: 0}",
+                   judge_policy="first")
+    assert rates(results) == pytest.approx({"good": 0.5, "mid": 0.5, "bad": 0.5})
+    assert results["judge"]["disagreements"] == 18
+    assert {j["strength"] for case in results["cases"] for j in case["judgments"]} == {"slight"}
+    assert results["judge"]["audit"]["trusted"] is False

@@ -96,6 +96,8 @@ class MockAdapter(Adapter):
             props = json_schema.get("properties", {})
             if "ranking" in props:
                 return self._reasoned(self._rank(prompt, props["ranking"]), props)
+            if "verdict" in props:
+                return self._reasoned(self._graded(prompt), props)
             if "met" in props:
                 return self._reasoned(self._grade(prompt), props)
             if "scores" in props:
@@ -145,6 +147,20 @@ class MockAdapter(Adapter):
         else:
             ranking = sorted(shown, key=lambda label: len(bodies[label]), reverse=(policy == "longest"))
         return json.dumps({"ranking": ranking})
+
+    def _graded(self, prompt: str) -> str:
+        """A five-level verdict on two answers (A, B): the ranking policy's pick, strong when the length policy's
+        pick is at least twice as long (or short) as the other, a tie when the lengths are equal."""
+        ranked = self._rank(prompt, {"items": {"enum": ["A", "B"]}})
+        if not ranked.startswith("{"):
+            return ranked
+        best, worst = json.loads(ranked)["ranking"]
+        size = {label: len(_response_body(prompt, label)) for label in (best, worst)}
+        if self.options.judge_policy in ("longest", "shortest") and size[best] == size[worst]:
+            return json.dumps({"verdict": "A=B"})
+        strong = self.options.judge_policy in ("longest", "shortest") and \
+            max(size.values()) >= 2 * max(min(size.values()), 1)
+        return json.dumps({"verdict": f"{best}{'>>' if strong else '>'}{worst}"})
 
     def _grade(self, prompt: str) -> str:
         policy = self.options.grade_policy

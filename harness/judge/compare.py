@@ -4,9 +4,9 @@ pairwise: each pair, or each model against a baseline, in both orders), and the 
 from __future__ import annotations
 
 from ..cases import Case
-from ..records import Answer, Ask, JudgeRequest, Judgment
-from . import blind, prompts
-from .parsing import parse_ranking
+from ..records import Answer, Ask, Judgment
+from . import blind
+from .verdicts import compare_request, read
 
 
 def comparisons(cases: list[Case], model_ids: list[str], answers: dict[tuple[str, str], Answer], mode: str,
@@ -36,28 +36,25 @@ def comparisons(cases: list[Case], model_ids: list[str], answers: dict[tuple[str
 def judge_answers(cases: list[Case], model_ids: list[str], judge_ids: list[str],
                   answers: dict[tuple[str, str], Answer], *, mode: str, orders: int, seed: int,
                   baseline: str | None, guidance: str, ask: Ask, reference: bool = True,
-                  rationale: bool = False) -> list[Judgment]:
+                  rationale: bool = False, graded: bool = False) -> list[Judgment]:
     """Every comparison, blinded, by every judge, with the case's reference shown as a reference when `reference`
-    is on; a verdict that never parses is a judgment with an error."""
+    is on; a verdict that never parses is a judgment with an error. `graded` (pairwise): five-level verdicts."""
     if not judge_ids or len(model_ids) < 2:
         return []
     planned, requests = [], []
     for case, rep, order, pair in comparisons(cases, model_ids, answers, mode, orders, seed, baseline):
         labels = blind.labels(len(order))
         shown = {label: answers[(case.id, mid)].completion.text for label, mid in zip(labels, order)}
-        messages = prompts.rank_messages(case.chat(), shown, guidance,
-                                         reference=case.reference if reference else None, rationale=rationale)
         for judge_id in judge_ids:
             planned.append((case, rep, order, pair, labels, judge_id))
-            requests.append(JudgeRequest(judge_id, "judge", messages, prompts.rank_schema(labels, rationale),
-                                         prompts.RANK_PROMPT_VERSION,
-                                         lambda text, _labels=labels: parse_ranking(text, _labels), rationale))
+            requests.append(compare_request(judge_id, "judge", case.chat(), shown, guidance, rationale=rationale,
+                                            reference=case.reference if reference else None, graded=graded))
     verdicts = ask(requests, "judging")
     out = []
     for (case, rep, order, pair, labels, judge_id), verdict in zip(planned, verdicts):
-        ranking = [order[labels.index(label)] for label in verdict.value] if verdict.value else None
+        ranking, strength = read(verdict.value, labels, order)
         out.append(Judgment(case.id, rep, order, ranking, verdict.error, verdict.attempts, judge_id, pair,
-                            verdict.rationale))
+                            verdict.rationale, strength=strength))
     return out
 
 

@@ -16,7 +16,8 @@ from ..files import text_hash
 from ..records import Ask, ExamTrial, JudgeRequest
 from . import blind, prompts
 from .corruptions import GENERIC, suite_corruption
-from .parsing import parse_ranking, parse_scores
+from .parsing import parse_scores
+from .verdicts import compare_request, preferred, read
 
 
 def exam_pairs(cases: list[Case], pairs: int, seed: int, rules: list[Any] = ()) -> list[tuple[Case, str, str]]:
@@ -45,9 +46,9 @@ def exam_pairs(cases: list[Case], pairs: int, seed: int, rules: list[Any] = ()) 
 
 
 def run_exam(pairs: list[tuple[Case, str, str]], judge_ids: list[str], *, mode: str, guidance: str, ask: Ask,
-             axes: list[str] = (), rationale: bool = False) -> list[ExamTrial]:
-    """Every pair judged by every judge: ranked in both orders (rank and pairwise modes), or each answer scored
-    alone (score mode)."""
+             axes: list[str] = (), rationale: bool = False, graded: bool = False) -> list[ExamTrial]:
+    """Every pair judged by every judge: compared in both orders (rank and pairwise modes; `graded`: with the
+    run's five-level verdict, where a tie counts a half), or each answer scored alone (score mode)."""
     if mode == "score":
         return _scored(pairs, judge_ids, guidance=guidance, ask=ask, axes=list(axes), rationale=rationale)
     planned, requests = [], []
@@ -57,17 +58,17 @@ def run_exam(pairs: list[tuple[Case, str, str]], judge_ids: list[str], *, mode: 
         contenders = {"reference": case.reference, "twin": twin}
         for order in (["reference", "twin"], ["twin", "reference"]):
             shown = {label: contenders[name] for label, name in zip(labels, order)}
-            messages = prompts.rank_messages(case.chat(), shown, guidance, rationale=rationale)
             for judge_id in judge_ids:
                 planned.append((judge_id, case.id, corruption, order))
-                requests.append(JudgeRequest(judge_id, "exam", messages, prompts.rank_schema(labels, rationale),
-                                             prompts.RANK_PROMPT_VERSION,
-                                             lambda text: parse_ranking(text, labels), rationale))
+                requests.append(compare_request(judge_id, "exam", case.chat(), shown, guidance, rationale=rationale,
+                                                graded=graded))
     if not requests:
         return []
     trials = []
     for (judge_id, case_id, corruption, order), verdict in zip(planned, ask(requests, "exam")):
-        correct = None if verdict.value is None else float(order[labels.index(verdict.value[0])] == "reference")
+        ranking, strength = read(verdict.value, labels, order)
+        correct = None if ranking is None else 0.5 if strength == "tie" else \
+            float(preferred(ranking, strength) == "reference")
         trials.append(ExamTrial(judge_id, case_id, corruption, order, correct, verdict.error, verdict.attempts,
                                 verdict.rationale, hashes[(case_id, corruption)]))
     return trials

@@ -32,6 +32,21 @@ def parse_ranking(text: str, labels: list[str]) -> tuple[list[str] | None, str |
     return ranking, None
 
 
+def parse_graded(text: str, labels: list[str]) -> tuple[tuple[list[str], str] | None, str | None]:
+    """A five-level pairwise verdict ("A>>B", "A>B", "A=B", "B>A", "B>>A", optionally in [[ ]]) as (the labels best
+    first, strength): "strong", "slight", or "tie" (labels then as given)."""
+    verdict, error = _field(text, "verdict")
+    if error or not isinstance(verdict, str):
+        return None, error or "no 'verdict' string"
+    a, b = labels
+    value = verdict.strip().removeprefix("[[").removesuffix("]]").replace(" ", "")
+    found = {f"{a}>>{b}": ([a, b], "strong"), f"{a}>{b}": ([a, b], "slight"), f"{a}={b}": ([a, b], "tie"),
+             f"{b}>{a}": ([b, a], "slight"), f"{b}>>{a}": ([b, a], "strong")}.get(value)
+    if found is None:
+        return None, f"verdict {verdict!r} is none of {a}>>{b}, {a}>{b}, {a}={b}, {b}>{a}, {b}>>{a}"
+    return found, None
+
+
 def _field(text: str, name: str) -> tuple[object, str | None]:
     """The value of `name` in the JSON object the text holds, or why there is none."""
     obj = _json_object(text)

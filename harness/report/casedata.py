@@ -173,6 +173,8 @@ def _judgments(case: CaseResult, models: list[str], judges: list[str]) -> list[d
         row: dict[str, Any] = {"r": j.rep, "o": [position(m) for m in j.order], "n": j.attempts}
         if j.ranking is not None:
             row["k"] = [position(m) for m in j.ranking]
+        if j.strength:
+            row["s"] = j.strength
         if j.judge is not None:
             row["j"] = judges.index(j.judge)
         if j.pair:

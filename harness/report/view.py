@@ -120,7 +120,8 @@ def orders_disagree(judgments: list[JudgmentRow]) -> bool:
     by_unit: dict[Any, set] = {}
     for j in judgments:
         if j.ranking and not j.error:
-            by_unit.setdefault((j.judge, tuple(j.pair or ())), set()).add(tuple(j.ranking))
+            by_unit.setdefault((j.judge, tuple(j.pair or ())), set()).add(
+                ("tie",) if j.strength == "tie" else tuple(j.ranking))
     return any(len(rankings) > 1 for rankings in by_unit.values())
 
 

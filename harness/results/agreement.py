@@ -73,11 +73,12 @@ def _judge_outcomes(judgments: list[Judgment]) -> dict[tuple, float]:
     """(case, a, b) -> how often the judge put a above b, over the orders of complete units."""
     wins: dict[tuple, list[float]] = {}
     for j in complete_units(judgments)[0]:
-        position = {m: i for i, m in enumerate(j.ranking)}
+        position = j.ranks()
         for a in j.ranking:
             for b in j.ranking:
                 if a != b:
-                    wins.setdefault((j.case_id, a, b), []).append(1.0 if position[a] < position[b] else 0.0)
+                    wins.setdefault((j.case_id, a, b), []).append(1.0 if position[a] < position[b] else
+                                                              0.5 if position[a] == position[b] else 0.0)
     return {key: float(np.mean(values)) for key, values in wins.items()}
 
 

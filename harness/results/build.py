@@ -21,7 +21,7 @@ from ..stats import design
 from ..store import Store
 from .fidelity import fidelity_section
 from .formats import answers_file_fields, case_turns, ifeval_instruction_rows, ifeval_section, turn_rows
-from .frames import ci, frames, num
+from .frames import ci, frames, num, verdict_counts
 from .costs import cost_figures
 from .judging import judge_fields
 from .repeats import check_only, coverage, repeat_figures
@@ -100,7 +100,8 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
     # Compared: the cases whose every sample of every model was answered and fully graded.
     shared = {c.id for c in cases if all(a.fully_graded for a in answers if a.case_id == c.id)}
     f = frames(cases, answers, judgments, shared=shared, missing=scoring["missing"],
-               rubric_criteria=rubric_criteria, judged=judged)
+               rubric_criteria=rubric_criteria, judged=judged,
+               strong_weight=settings["judging"].get("strong_weight", 1.0))
     scores = _records(stats.model_scores(f["own_scores"], n_boot=N_BOOT, seed=SEED), "model")
     groups = stats.grouped_scores(f["own_groups"], n_boot=N_BOOT, seed=SEED)
     latency = _records(stats.latency_summary(f["latencies"]), "model")
@@ -118,7 +119,8 @@ def _figures(spec: dict, cases: list[Case], model_ids: list[str], answers: list[
         for r, p, p_adj in zip(table.itertuples(), p_values, adjusted):
             pairwise.append({"a": r.a, "b": r.b, "n": int(r.n), "wins": int(r.wins), "losses": int(r.losses),
                              "ties": int(r.ties), "win_rate": num(r.win_rate), "ci": ci(r.ci_low, r.ci_high),
-                             "p_value": num(p), "p_adjusted": num(p_adj), "test": "exact sign test"})
+                             "p_value": num(p), "p_adjusted": num(p_adj), "test": "exact sign test",
+                             "verdicts": verdict_counts(f["compared_judgments"], r.a, r.b)})
 
     themes = stats.grouped_scores(f["own_themes"], n_boot=N_BOOT, seed=SEED) if len(f["own_themes"]) else None
     judged_scores, f["judge_overall"], f["judge_axes"] = judge_score_figures(
@@ -314,6 +316,7 @@ def _cases(cases: list[Case], model_ids: list[str], answers: list[Answer], judgm
                if samples > 1 else {}),
             "judgments": [{"rep": j.rep, "order": j.order, "ranking": j.ranking, "error": j.error,
                            "attempts": j.attempts, "judge": j.judge_id, "pair": list(j.pair) if j.pair else None,
-                           "rationale": j.rationale, "sample": j.sample} for j in judgments if j.case_id == case.id],
+                           "rationale": j.rationale, "sample": j.sample, "strength": j.strength}
+                          for j in judgments if j.case_id == case.id],
         })
     return out

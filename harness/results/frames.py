@@ -74,6 +74,16 @@ def complete_units(judgments: list[Judgment]) -> tuple[list[Judgment], int]:
     return [j for j in judgments if id(j) in keep], incomplete
 
 
+def verdict_counts(judgments: list[Judgment], a: str, b: str) -> dict[str, int] | None:
+    """How many graded judgments of the pair said each of a>>b, a>b, a=b, b>a, b>>a (None: no graded verdict)."""
+    counts = dict.fromkeys(("a>>b", "a>b", "a=b", "b>a", "b>>a"), 0)
+    graded = [j for j in judgments if j.strength and j.ranking and set(j.ranking) == {a, b}]
+    for j in graded:
+        sign = ">>" if j.strength == "strong" else ">"
+        counts["a=b" if j.tie else f"a{sign}b" if j.ranking[0] == a else f"b{sign}a"] += 1
+    return counts if graded else None
+
+
 CODE_SOURCES = ("check", "flag", "missing")  # verdicts decided by code, never by a judge
 
 
@@ -111,9 +121,9 @@ def case_level(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], *, shared: set[str],
-           missing: str, rubric_criteria: list[Criterion], judged: bool) -> dict[str, Any]:
-    """Own scores (with the missing policy), comparison scores and rankings (shared cases, complete units),
-    latencies (every call), answer lengths."""
+           missing: str, rubric_criteria: list[Criterion], judged: bool, strong_weight: float = 1.0) -> dict[str, Any]:
+    """Own scores (with the missing policy), comparison scores and rankings (shared cases, complete units; a
+    graded verdict's strong preference weighs `strong_weight` games), latencies (every call), answer lengths."""
     themes = {case.id: case.meta.get("theme") for case in cases}
     by_id = {case.id: case for case in cases}
     own = []
@@ -150,13 +160,16 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
     rep_ids: dict[tuple, int] = {}
     for j in judgments:
         judgment_rows.append({"case_id": j.case_id, "rep": j.rep, "order": j.order, "ranking": j.ranking,
-                              "error": j.error, "judge": j.judge_id, "unit": unit(j), "attempts": j.attempts})
+                              "error": j.error, "judge": j.judge_id, "unit": unit(j), "attempts": j.attempts,
+                              "strength": j.strength})
     for j in complete:
         # One "rep" per judge, sample and judgment, so a panel's verdicts average like extra orders and a case's
         # samples like more judgments of the case: its outcome is its share over samples and orders.
-        for position, model_id in enumerate(j.ranking, start=1):
+        weight = strong_weight if j.strength == "strong" else 1.0
+        for model_id, position in j.ranks().items():
             rep = rep_ids.setdefault((j.judge_id, j.sample, j.rep), len(rep_ids))
-            rank_rows.append({"case_id": j.case_id, "rep": rep, "model": model_id, "rank": position})
+            rank_rows.append({"case_id": j.case_id, "rep": rep, "model": model_id, "rank": position,
+                              "weight": weight})
     columns = ["model", "case_id", "score"]
     grouped = ["model", "case_id", "group", "score"]
     return {
@@ -174,8 +187,9 @@ def frames(cases: list[Case], answers: list[Answer], judgments: list[Judgment], 
         "latencies": pd.DataFrame(latency_rows, columns=["model", "case_id", "ttft_s", "latency_s", "tokens_per_s",
                                                          "output_tokens", "error", "cost_usd"]),
         "lengths": lengths,
-        "rankings": pd.DataFrame(rank_rows, columns=["case_id", "rep", "model", "rank"]),
+        "rankings": pd.DataFrame(rank_rows, columns=["case_id", "rep", "model", "rank", "weight"]),
         "judgments": pd.DataFrame(judgment_rows, columns=["case_id", "rep", "order", "ranking", "error", "judge",
-                                                          "unit", "attempts"]),
+                                                          "unit", "attempts", "strength"]),
         "incomplete_units": incomplete,
+        "compared_judgments": complete,  # the judgments the win rates count
     }

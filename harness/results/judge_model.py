@@ -113,6 +113,10 @@ class JudgeInfo(StrictModel):
     rationale: bool | None = Field(None, description="every verdict came with its reason")
     baseline: str | None = None
     orders: int | None = None
+    verdict: Literal["ranking", "graded"] | None = Field(
+        None, description="pairwise verdicts: a ranking, or graded (A>>B, A>B, A=B, B>A, B>>A)")
+    strong_weight: float | None = Field(
+        None, description="graded: the games a strong preference counts as in win rates (Arena-Hard: 3)")
     judgments: int | None = None
     errors: int | None = Field(None, description="judgments without a verdict")
     retries: int | None = None

@@ -35,6 +35,8 @@ def judge_fields(spec: dict, judgments: list[Judgment], f: dict[str, Any], trial
         "reference": judging.get("reference", False), "rationale": judging.get("rationale", False),
         "prompts": spec.get("prompts"),
         "orders": judging["orders"] if "rank" in modes else 2 if "pairwise" in modes else None,
+        **({"verdict": judging.get("verdict", "ranking"), "strong_weight": judging.get("strong_weight", 1.0)}
+           if "pairwise" in modes else {}),
         "judgments": len(judgments), "errors": sum(1 for j in judgments if j.error),
         "retries": sum(max(j.attempts - 1, 0) for j in judgments),
     }
@@ -146,8 +148,9 @@ def _agreement(jf: pd.DataFrame, judge_ids: list[str]) -> dict:
     """How often the judges pick the same winner for the same judgment (nominal labels: the top pick)."""
     done = jf[jf["ranking"].notna()]
     items: dict[tuple, dict[str, str]] = {}
-    for unit, rep, judge, ranking in zip(done["unit"], done["rep"], done["judge"], done["ranking"]):
-        items.setdefault((unit, rep), {})[judge] = ranking[0]
+    for unit, rep, judge, ranking, strength in zip(done["unit"], done["rep"], done["judge"], done["ranking"],
+                                                   done["strength"]):
+        items.setdefault((unit, rep), {})[judge] = "tie" if strength == "tie" else ranking[0]
     out: dict[str, Any] = {"items": len(items), "krippendorff_alpha": None, "cohens_kappa": None}
     if not items:
         return out
@@ -166,5 +169,5 @@ def _disagreements(judgments: list[Judgment]) -> int:
     by_unit: dict[tuple, set] = {}
     for j in judgments:
         if j.ranking:
-            by_unit.setdefault((j.judge_id, j.case_id, j.pair), set()).add(tuple(j.ranking))
+            by_unit.setdefault((j.judge_id, j.case_id, j.pair), set()).add(j.verdict_key())
     return sum(1 for rankings in by_unit.values() if len(rankings) > 1)

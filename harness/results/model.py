@@ -110,6 +110,8 @@ class PairwiseRow(StrictModel):
     p_value: Figure = None
     p_adjusted: Figure = Field(None, description="Holm-adjusted over all pairs")
     test: str | None = None
+    verdicts: dict[Literal["a>>b", "a>b", "a=b", "b>a", "b>>a"], int] | None = Field(
+        None, description="graded verdicts: how many judgments (each order, in the cases compared) said each")
 
 
 class SignificanceRow(StrictModel):
@@ -258,6 +260,9 @@ class JudgmentRow(StrictModel):
     pair: list[str] | None = None
     rationale: str | None = None
     sample: int = Field(0, description="the sample of the case whose answers were compared")
+    strength: Literal["strong", "slight", "tie"] | None = Field(
+        None, description="a graded pairwise verdict: a strong or slight preference for ranking[0], or a tie "
+                          "(ranking then lists the pair as shown); null for a plain ranking")
 
 
 class CaseResult(StrictModel):

@@ -39,12 +39,24 @@ def successful(judgments: pd.DataFrame) -> pd.DataFrame:
     return judgments.loc[keep].reset_index(drop=True)
 
 
+def _ties(done: pd.DataFrame) -> np.ndarray:
+    """Which judgments are graded ties (no answer above the other)."""
+    if "strength" not in done.columns:
+        return np.zeros(len(done), dtype=bool)
+    return (done["strength"] == "tie").to_numpy(bool)
+
+
 def position_check(done: pd.DataFrame, judge: str, min_units: int = MIN_UNITS) -> dict:
-    """Share of judgments whose top pick is the answer shown first, against chance 1/k."""
+    """Share of judgments whose top pick is the answer shown first, against chance 1/k. A graded tie picks no
+    answer and is left out (counted in the detail)."""
+    ties = _ties(done)
+    done = done.loc[~ties]
     n = len(done)
     label = "First-position rate"
     if n == 0:
-        return check("position", judge, label, None, None, 0, None, "not established", "no judgment gave a verdict")
+        return check("position", judge, label, None, None, 0, None, "not established",
+                     f"no judgment picked an answer ({int(ties.sum())} ties)" if ties.any()
+                     else "no judgment gave a verdict")
     first = sum(r[0] == o[0] for o, r in zip(done["order"], done["ranking"]))
     chance = float(np.mean([1 / len(o) for o in done["order"]]))
     limit = chance + POSITION_EXCESS * (1 - chance)
@@ -54,15 +66,18 @@ def position_check(done: pd.DataFrame, judge: str, min_units: int = MIN_UNITS) -
         return check("position", judge, label, rate, [low, high], n, limit, "not established",
                      f"only {n} judgments (at least {min_units} needed)", chance)
     outcome = "fail" if rate > limit else "pass"
-    detail = f"{first} of {n} judgments put the first-shown answer first; chance is {chance:.0%}"
+    detail = f"{first} of {n} judgments put the first-shown answer first; chance is {chance:.0%}" + \
+        (f" ({int(ties.sum())} ties left out)" if ties.any() else "")
     return check("position", judge, label, rate, [low, high], n, limit, outcome, detail, chance)
 
 
 def flip_check(done: pd.DataFrame, judge: str, min_units: int = MIN_UNITS) -> dict:
     """Share of units judged in several orders whose rankings differ between orders."""
     label = "Flip rate (orders disagree)"
-    flips = [len({tuple(r) for r in unit["ranking"]}) > 1
-             for _, unit in done.groupby("unit", sort=False) if len(unit) >= 2]
+    by_unit: dict[Any, list[tuple]] = {}
+    for u, ranking, tie in zip(done["unit"], done["ranking"], _ties(done)):
+        by_unit.setdefault(u, []).append(("tie",) if tie else tuple(ranking))  # a strength alone is no flip
+    flips = [len(set(verdicts)) > 1 for verdicts in by_unit.values() if len(verdicts) >= 2]
     n = len(flips)
     if n == 0:
         return check("flips", judge, label, None, None, 0, MAX_FLIP_RATE, "not established",
@@ -131,7 +146,8 @@ def _unit_outcomes(done: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["unit", "case_id", "a", "b", "judge_a"])
     codes, units = pd.factorize(pd.Series(list(done["unit"]), dtype=object))
     case_of = dict(zip(codes, done["case_id"]))
-    rows = [(code, i, model, rank) for i, (code, ranking) in enumerate(zip(codes, done["ranking"]))
+    rows = [(code, i, model, 1 if tie else rank)
+            for i, (code, ranking, tie) in enumerate(zip(codes, done["ranking"], _ties(done)))
             for rank, model in enumerate(ranking, start=1)]
     outcomes = pairwise_outcomes(pd.DataFrame(rows, columns=["case_id", "rep", "model", "rank"]))
     return pd.DataFrame({"unit": outcomes["case_id"].to_numpy(), "case_id": [case_of[c] for c in outcomes["case_id"]],
@@ -220,8 +236,8 @@ def longer_answer_rate(done: pd.DataFrame, lengths: pd.DataFrame) -> float | Non
         return None
     n_chars = {(c, m): n for c, m, n in zip(lengths["case_id"], lengths["model"], lengths["n_chars"])}
     longer_first = []
-    for case_id, ranking in zip(done["case_id"], done["ranking"]):
-        if len(ranking) < 2:
+    for case_id, ranking, tie in zip(done["case_id"], done["ranking"], _ties(done)):
+        if len(ranking) < 2 or tie:
             continue
         first, second = n_chars.get((case_id, ranking[0])), n_chars.get((case_id, ranking[1]))
         if first is None or second is None or first == second:

@@ -4,6 +4,11 @@ The unit of evidence is the case, not the judgment: a case judged in two orders 
 outcome per pair of models, the share of its repetitions in which one model ranked above the
 other (equal ranks count half). Two orders that disagree therefore make a tie, 0.5, which is
 what a judge with a position bias has actually told us. Intervals resample cases.
+
+Weighted verdicts (Arena-Hard's convention that a strong preference counts as several games): a ranking
+may carry a `weight`, the number of games its verdict counts as. A case's outcome is then the weighted
+share of its games, and a win rate pools games over cases, sum(weight x outcome) / sum(weight), still
+resampling cases. With every weight 1 this is the plain mean over cases.
 """
 
 from __future__ import annotations
@@ -29,6 +34,10 @@ def pairwise_outcomes(rankings: pd.DataFrame) -> pd.DataFrame:
     Only repetitions in which both models were ranked count. Both (a, b) and (b, a) appear,
     with outcomes that add up to 1. Rows are sorted by case, then a, then b. The work is one
     (repetitions, models, models) comparison, linear in the number of rankings.
+
+    With a `weight` column (one value per rep: the games its verdict counts as), each rep counts
+    that many times, and the output has a `weight` column too: the mean weight of the case's reps
+    for that pair, which is how much the case counts in a pooled win rate.
     """
     case_codes, case_ids = pd.factorize(rankings["case_id"], sort=True, use_na_sentinel=False)
     rep_codes, reps = pd.factorize(rankings["rep"], use_na_sentinel=False)
@@ -41,20 +50,29 @@ def pairwise_outcomes(rankings: pd.DataFrame) -> pd.DataFrame:
     ranks = np.full((judged.size, n_models), np.nan)
     ranks[judged_codes, model_codes] = rankings["rank"].to_numpy(float)
     judged_case = judged // n_reps
+    weighted = "weight" in rankings.columns
+    games = np.ones(judged.size)
+    if weighted:
+        games[judged_codes] = rankings["weight"].to_numpy(float)
     rank_a, rank_b = ranks[:, :, None], ranks[:, None, :]
     with np.errstate(invalid="ignore"):
         beat = np.where(rank_a < rank_b, 1.0, np.where(rank_a == rank_b, 0.5, 0.0))
     both = ~(np.isnan(rank_a) | np.isnan(rank_b))
     # judged rows come sorted by case, and every case has one: sum each case's block of rows
     starts = np.flatnonzero(np.diff(judged_case, prepend=-1))
-    beat_sum = np.add.reduceat(np.where(both, beat, 0.0), starts, axis=0)
+    beat_sum = np.add.reduceat(np.where(both, beat, 0.0) * games[:, None, None], starts, axis=0)
+    game_sum = np.add.reduceat(both * games[:, None, None], starts, axis=0)
     both_count = np.add.reduceat(both.astype(float), starts, axis=0)
     both_count[:, np.arange(n_models), np.arange(n_models)] = 0  # a model is not its own opponent
     case, a, b = np.nonzero(both_count)
+    columns = OUTCOME_COLUMNS + (["weight"] if weighted else [])
     if case.size == 0:
-        return pd.DataFrame(columns=OUTCOME_COLUMNS).astype({"outcome": float})
-    return pd.DataFrame({"case_id": case_ids.take(case), "a": models.take(a), "b": models.take(b),
-                         "outcome": beat_sum[case, a, b] / both_count[case, a, b]})
+        return pd.DataFrame(columns=columns).astype({"outcome": float})
+    out = pd.DataFrame({"case_id": case_ids.take(case), "a": models.take(a), "b": models.take(b),
+                        "outcome": beat_sum[case, a, b] / game_sum[case, a, b]})
+    if weighted:
+        out["weight"] = game_sum[case, a, b] / both_count[case, a, b]
+    return out
 
 
 def classify_outcomes(outcomes) -> tuple[int, int, int]:
@@ -78,14 +96,14 @@ def pairwise_table(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     if outcomes.empty:
         return pd.DataFrame(columns=PAIRWISE_COLUMNS)
     table = _case_pair_table(outcomes)
-    values, present = table.sums, table.counts
-    n = present.sum(axis=0)
+    values, present = table.sums, table.weights
+    n = table.counts.sum(axis=0)
     decisive = np.isclose(table.outcome, 0.5)
     wins = np.bincount(table.pair, weights=(table.outcome > 0.5) & ~decisive, minlength=len(table.keys))
     losses = np.bincount(table.pair, weights=(table.outcome < 0.5) & ~decisive, minlength=len(table.keys))
     ties = np.bincount(table.pair, weights=decisive, minlength=len(table.keys))
     intervals = _pair_intervals(values, present, n, n_boot, seed, alpha)
-    rows = [(a, b, int(n[k]), int(wins[k]), int(losses[k]), int(ties[k]), float(values[:, k].sum() / n[k]),
+    rows = [(a, b, int(n[k]), int(wins[k]), int(losses[k]), int(ties[k]), float(values[:, k].sum() / present[:, k].sum()),
              float(intervals[k, 0]), float(intervals[k, 1])) for k, (a, b) in enumerate(table.keys)]
     return pd.DataFrame(rows, columns=PAIRWISE_COLUMNS)
 
@@ -103,10 +121,11 @@ def overall_win_rates(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     if not models:
         return pd.DataFrame(columns=OVERALL_COLUMNS)
     table = _case_pair_table(outcomes)
-    # cases x ordered pairs: a case judged twice for one pair counts once, at its mean outcome
-    present = (table.counts > 0).astype(float)
+    # cases x ordered pairs: a case judged twice for one pair counts once, at its (weighted) mean outcome and
+    # its mean weight
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(present > 0, table.sums / np.maximum(table.counts, 1), 0.0)
+        present = np.where(table.counts > 0, table.weights / np.maximum(table.counts, 1), 0.0)
+        values = np.where(table.counts > 0, table.sums / np.maximum(table.counts, 1), 0.0)
         full_pair_rates = values.sum(axis=0) / present.sum(axis=0)
     boot_pair_rates = resampled_means(drawn_counts(table.n_cases, n_boot, seed), values, present)
 
@@ -136,11 +155,12 @@ def with_mirrors(outcomes: pd.DataFrame) -> pd.DataFrame:
     width = max(len(models), 1)
     given_keys, mirror_keys = (case * width + a) * width + b, (case * width + b) * width + a
     rows, mirrors = _first_occurrences(given_keys, mirror_keys, (case.max(initial=0) + 1) * width * width)
-    given = outcomes[OUTCOME_COLUMNS] if rows.all() else outcomes.loc[rows, OUTCOME_COLUMNS]
+    columns = OUTCOME_COLUMNS + (["weight"] if "weight" in outcomes.columns else [])
+    given = outcomes[columns] if rows.all() else outcomes.loc[rows, columns]
     if not mirrors.any():
         return given.reset_index(drop=True)
-    added = outcomes.loc[mirrors, OUTCOME_COLUMNS].rename(columns={"a": "b", "b": "a"})
-    added = added.assign(outcome=1.0 - added["outcome"])[OUTCOME_COLUMNS]
+    added = outcomes.loc[mirrors, columns].rename(columns={"a": "b", "b": "a"})
+    added = added.assign(outcome=1.0 - added["outcome"])[columns]
     return pd.concat([given, added], ignore_index=True)
 
 
@@ -161,8 +181,9 @@ class _CasePairTable(NamedTuple):
     """Outcomes laid out as cases (sorted) x ordered pairs (in order of first appearance)."""
     keys: list  # (a, b) per column
     n_cases: int
-    sums: np.ndarray  # (cases, pairs): sum of the outcomes of a case and pair
+    sums: np.ndarray  # (cases, pairs): sum of the (weighted) outcomes of a case and pair
     counts: np.ndarray  # (cases, pairs): how many outcomes that case and pair have (usually 0 or 1)
+    weights: np.ndarray  # (cases, pairs): sum of their weights (the counts when outcomes are unweighted)
     pair: np.ndarray  # per outcome row: its column
     outcome: np.ndarray  # per outcome row: its value
 
@@ -175,11 +196,14 @@ def _case_pair_table(outcomes: pd.DataFrame) -> _CasePairTable:
     pair_codes, pair_ids = pd.factorize(a_codes.astype(np.int64) * len(b_names) + b_codes)
     keys = [(a_names[i // len(b_names)], b_names[i % len(b_names)]) for i in pair_ids]
     outcome = outcomes["outcome"].to_numpy(float)
+    weight = outcomes["weight"].to_numpy(float) if "weight" in outcomes.columns else np.ones(len(outcome))
     cell = case_codes.astype(np.int64) * len(keys) + pair_codes
     size = len(cases) * len(keys)
-    sums = np.bincount(cell, weights=outcome, minlength=size).reshape(len(cases), len(keys))
-    counts = np.bincount(cell, minlength=size).reshape(len(cases), len(keys)).astype(float)
-    return _CasePairTable(keys, len(cases), sums, counts, pair_codes, outcome)
+    shape = (len(cases), len(keys))
+    sums = np.bincount(cell, weights=weight * outcome, minlength=size).reshape(shape)
+    counts = np.bincount(cell, minlength=size).reshape(shape).astype(float)
+    weights = np.bincount(cell, weights=weight, minlength=size).reshape(shape)
+    return _CasePairTable(keys, len(cases), sums, counts, weights, pair_codes, outcome)
 
 
 def _pair_intervals(values: np.ndarray, present: np.ndarray, n: np.ndarray, n_boot: int, seed: int,

@@ -32,7 +32,7 @@ def answer(case_id: str, model: str, score: float | None, *, error: str | None =
 
 def write_run(store_path: Path, run_id: str, models: list[str], cases: list[str], answers: list[Answer],
               judgments: list[Judgment] = (), judges: list[str] = (), scoring: dict[str, Any] | None = None,
-              gates: list[dict] = (), adversarial: int = 0) -> Store:
+              gates: list[dict] = (), adversarial: int = 0, judging: dict[str, Any] | None = None) -> Store:
     store = Store(store_path)
     spec = {
         "suite": {"name": "synthetic", "version": 1, "description": "", "case_format": "bench",
@@ -40,7 +40,7 @@ def write_run(store_path: Path, run_id: str, models: list[str], cases: list[str]
         "settings": {"scoring": scoring or {"missing": "zero", "flagged": {}}, "system_prompt": None,
                      "judge_guidance": None, "generation": {}, "judge_generation": {},
                      "judging": {"mode": "rank", "orders": 2, "baseline": None, "adversarial": adversarial,
-                                 "seed": 1, "max_retries": 2, "grade_criteria": True}},
+                                 "seed": 1, "max_retries": 2, "grade_criteria": True, **(judging or {})}},
         "rubric": RUBRIC,
         "cases": [{"id": c, "messages": [{"role": "user", "content": f"question {c}"}], "tags": [],
                    "reference": None, "criteria": [], "meta": {}} for c in cases],

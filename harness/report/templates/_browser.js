@@ -288,7 +288,7 @@
       return el("tr", {}, [el("td", { "class": "num", text: String(j.r) }),
         el("td", { "class": "mono", text: j.j === undefined ? "-" : data.judges[j.j] }),
         el("td", { "class": "mono", text: j.o.map(name).join(" → ") || "-" }),
-        el("td", { "class": "mono", text: (j.k || []).map(name).join(" > ") || "-" }),
+        el("td", { "class": "mono", text: (j.k || []).map(name).join(j.s === "tie" ? " = " : j.s === "strong" ? " >> " : " > ") || "-" }),
         el("td", { "class": "num", text: String(j.n) }),
         el("td", {}, [j.e ? el("span", { "class": "bad-text", text: j.e }) : null]),
         // the judge's own reasons, once verdicts carry them
