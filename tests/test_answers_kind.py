@@ -289,3 +289,24 @@ def test_the_alpaca_eval_reference_outputs_are_the_baseline_of_a_pairwise_win_ra
     mine = next(m for m in results["models"] if m["id"] == "mine")
     assert mine["win_rate"] == pytest.approx(5 / 6)
     assert [c["answers"]["reference"]["text"] for c in results["cases"]] == ["Short."] * 6
+
+
+def test_the_alpaca_format_sample_is_the_arena_hard_sample_recast_and_its_outputs_are_the_baseline(tmp_path,
+                                                                                                  monkeypatch):
+    """suites/alpaca-eval-format-sample.json is what its script makes from the Arena-Hard sample, and the same file,
+    read by the answers kind, answers every one of its cases (the baseline of the suite's win rate)."""
+    import subprocess
+    import sys
+
+    made = subprocess.run([sys.executable, str(REPO / "scripts" / "make_alpaca_format_sample.py"), "--check"],
+                          capture_output=True, text=True, cwd=REPO)
+    assert made.returncode == 0, made.stdout + made.stderr
+    monkeypatch.chdir(REPO)
+    results, _ = run_suite(REPO / "suites" / "alpaca-eval-format-sample.yaml", models_path=REPO / "models.yaml",
+                           model_ids=["gemini-2.0-flash-alpaca-format"], judge="none", quiet=True,
+                           store_path=tmp_path / "bench.sqlite", reports_dir=tmp_path)
+    (reference,) = results["models"]
+    assert (reference["answered"], reference["errors"], reference["unknown_answers"]) == (20, 0, 0)
+    first = results["cases"][0]
+    assert first["reference"] == first["answers"]["gemini-2.0-flash-alpaca-format"]["text"]
+    assert first["reference"].startswith("```sql") and first["tags"] == ["arena-hard-v2.0/hard_prompt"]

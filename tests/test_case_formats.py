@@ -190,8 +190,9 @@ def test_a_criterion_turn_must_exist(tmp_path):
 def test_bundled_sample_suites_load_and_list(capsys, monkeypatch):
     models = load_models(REPO / "models.yaml")
     counts = {name: len(load_suite(SUITES / f"{name}.yaml", models).cases)
-              for name in ("ifeval-sample", "mtbench-sample", "arena-hard-sample")}
-    assert counts == {"ifeval-sample": 60, "mtbench-sample": 20, "arena-hard-sample": 20}
+              for name in ("ifeval-sample", "mtbench-sample", "arena-hard-sample", "alpaca-eval-format-sample")}
+    assert counts == {"ifeval-sample": 60, "mtbench-sample": 20, "arena-hard-sample": 20,
+                      "alpaca-eval-format-sample": 20}
     ifeval = load_suite(SUITES / "ifeval-sample.yaml", models).suite
     assert ifeval.judge is None and ifeval.models == ["smollm2-135m", "gemma3-270m"]
     monkeypatch.chdir(REPO)
