@@ -129,6 +129,18 @@ def test_the_weighted_interval_resamples_cases_as_a_ratio_of_sums():
     assert [row.ci_low, row.ci_high] == pytest.approx([0.0, 0.75])
 
 
+def test_bradley_terry_counts_the_same_games():
+    """Two models: the maximum-likelihood rating gap is 400 log10(games won / games lost). a won 4.5 of 12 games
+    (strong preferences as 3); unweighted, a won 1.25 of the 3 cases' shares."""
+    import math
+
+    ratings = stats.bradley_terry(stats.pairwise_outcomes(_rankings(3.0)), n_boot=50, seed=0).set_index("model")
+    gap = ratings.loc["a", "rating"] - ratings.loc["b", "rating"]
+    assert gap == pytest.approx(400 * math.log10(4.5 / 7.5), abs=1e-3)
+    plain = stats.bradley_terry(stats.pairwise_outcomes(_rankings(1.0)), n_boot=50, seed=0).set_index("model")
+    assert plain.loc["a", "rating"] - plain.loc["b", "rating"] == pytest.approx(400 * math.log10(1.25 / 1.75), abs=1e-3)
+
+
 # ---------------------------------------------------------------- the judge's audit with ties
 
 def _done(rows):
@@ -246,4 +258,7 @@ def test_graded_verdicts_reach_results_with_strong_preferences_weighted(tmp_path
         strengths = {(c.id, j.rep): j.strength for c in results.cases for j in c.judgments}
         assert strengths == {(c, rep): s for c, reps in shown.items() for rep, (_, _, s) in enumerate(reps)}
         assert results.judge.disagreements == 2  # c1 (winner changed) and c2 (a tie, then a pick)
+        (wins,) = [s for s in results.significance if s.metric == "wins"]
+        # the test a `beats` gate reads: the same pooled rate, less one half, from a's side
+        assert (wins.diff if wins.a == "a" else -wins.diff) == pytest.approx(figures[weight] - 0.5)
     assert figures == pytest.approx({3.0: 4.5 / 12, 1.0: (0.5 + 0.75 + 0.0) / 3})

@@ -9,6 +9,9 @@ the normalized differences in answer length and in markdown density between a an
 strengths then measure what is left of a preference once the judge's taste for long or heavily
 formatted answers is accounted for, and the covariates' coefficients show how strong that taste is.
 
+Weighted outcomes (a `weight` column, harness.stats.winrate: the games a case's verdicts count as) enter every
+fit as win and loss masses multiplied by the weight, as Arena-Hard counts a strong preference as several battles.
+
 A rating is infinite when a model, or a group of models, never lost to the rest; such a figure is
 reported as NaN, and bootstrap resamples where it happens widen the interval (see
 `_resample.interval_allowing_failures`) instead of being quietly dropped.
@@ -49,8 +52,8 @@ def bradley_terry(outcomes: pd.DataFrame, n_boot: int = 2000, seed: int = 0,
     pair_index = np.column_stack([pair_ids // len(models), pair_ids % len(models)]).astype(int)
     n_cases = len(comparisons.case_ids)
     cell = comparisons.case * len(pair_ids) + pair_codes
-    case_wins = np.bincount(cell, weights=comparisons.outcome, minlength=n_cases * len(pair_ids))
-    case_losses = np.bincount(cell, weights=1.0 - comparisons.outcome, minlength=n_cases * len(pair_ids))
+    case_wins = np.bincount(cell, weights=comparisons.wins, minlength=n_cases * len(pair_ids))
+    case_losses = np.bincount(cell, weights=comparisons.losses, minlength=n_cases * len(pair_ids))
     case_wins, case_losses = case_wins.reshape(n_cases, -1), case_losses.reshape(n_cases, -1)
     cases = comparisons.case_ids
 
@@ -95,7 +98,7 @@ def style_controlled_bt(outcomes: pd.DataFrame, lengths: pd.DataFrame, n_boot: i
     features = np.column_stack([differences[name][known] for name in names]) if names else np.zeros((n_rows, 0))
     features = features / np.sqrt(np.mean(features ** 2, axis=0))
     design = np.hstack([strengths[:, :-1], features])  # the last model is the reference, theta = 0
-    outcome = comparisons.outcome[known]
+    outcome, wins, losses = comparisons.outcome[known], comparisons.wins[known], comparisons.losses[known]
 
     # cases with a comparison left, in order; each row's position among them
     row_case, cases = pd.factorize(comparisons.case[known], sort=True)
@@ -105,10 +108,10 @@ def style_controlled_bt(outcomes: pd.DataFrame, lengths: pd.DataFrame, n_boot: i
         strengths = np.hstack([betas[:, : len(models) - 1], np.zeros((len(betas), 1))])
         return np.hstack([_to_ratings(strengths), betas[:, len(models) - 1:]])
 
-    full_beta = fit_logistic(design, outcome, 1 - outcome)
+    full_beta = fit_logistic(design, wins, losses)
     full = figures(np.full((1, design.shape[1]), np.nan) if full_beta is None else full_beta[None, :])[0]
     counts = drawn_counts(len(cases), n_boot, seed).astype(float)
-    wins_by_case, losses_by_case = _by_case(row_case, len(cases), outcome)
+    wins_by_case, losses_by_case = _by_case(row_case, len(cases), wins, losses)
     boot = figures(_resampled_fits(design, wins_by_case, losses_by_case, counts, full_beta, outcome))
     table = _rating_table(models, full[: len(models)], boot[:, : len(models)], alpha, enough_cases=len(cases) >= 2)
     coefficients = dict(empty)
@@ -137,13 +140,14 @@ def length_controlled_win_rate(outcomes: pd.DataFrame, lengths: pd.DataFrame, ba
             continue
         # the pair's cases in sorted order (rows are sorted by case)
         pair = (comparisons.i == k) & (comparisons.j == base) & ~np.isnan(difference)
-        rate = _controlled_rate(comparisons.outcome[pair], difference[pair], n_boot, seed, alpha)
+        rate = _controlled_rate(comparisons.outcome[pair], difference[pair], n_boot, seed, alpha,
+                                comparisons.weight[pair])
         result.append((model, baseline, *rate))
     return pd.DataFrame(result, columns=LENGTH_CONTROLLED_COLUMNS)
 
 
 def _controlled_rate(outcome: np.ndarray, difference: np.ndarray, n_boot: int, seed: int,
-                     alpha: float) -> tuple[float, float, float]:
+                     alpha: float, weight: np.ndarray | None = None) -> tuple[float, float, float]:
     nan = float("nan")
     if outcome.size == 0:
         return (nan, nan, nan)
@@ -152,12 +156,14 @@ def _controlled_rate(outcome: np.ndarray, difference: np.ndarray, n_boot: int, s
         columns.append(difference / np.sqrt(np.mean(difference ** 2)))
     design = np.column_stack(columns)
 
-    full_beta = fit_logistic(design, outcome, 1 - outcome)
+    weight = np.ones(outcome.size) if weight is None else weight
+    full_beta = fit_logistic(design, weight * outcome, weight * (1 - outcome))
     point = nan if full_beta is None else float(1 / (1 + math.exp(-full_beta[0])))
     if outcome.size < 2:
         return (point, nan, nan)
     counts = drawn_counts(outcome.size, n_boot, seed).astype(float)
-    wins_by_case, losses_by_case = _by_case(np.arange(outcome.size), outcome.size, outcome)
+    wins_by_case, losses_by_case = _by_case(np.arange(outcome.size), outcome.size, weight * outcome,
+                                            weight * (1 - outcome))
     betas = _resampled_fits(design, wins_by_case, losses_by_case, counts, full_beta, outcome)
     boot = 1 / (1 + np.exp(-betas[:, 0]))
     return (point, *interval_allowing_failures(boot, alpha))
@@ -176,14 +182,13 @@ def _resampled_fits(design: np.ndarray, wins_by_case, losses_by_case, counts: np
     return fit_logistic_resamples(design, wins_by_case, losses_by_case, counts, full_beta)
 
 
-def _by_case(row_case: np.ndarray, n_cases: int, outcome: np.ndarray):
-    """(cases, rows) sparse matrices of each row's win and loss share, the row belonging to one case."""
+def _by_case(row_case: np.ndarray, n_cases: int, wins: np.ndarray, losses: np.ndarray):
+    """(cases, rows) sparse matrices of each row's win and loss mass, the row belonging to one case."""
     from scipy.sparse import csr_array
 
     columns = np.arange(row_case.size)
-    wins = csr_array((outcome, (row_case, columns)), shape=(n_cases, row_case.size))
-    losses = csr_array((1 - outcome, (row_case, columns)), shape=(n_cases, row_case.size))
-    return wins, losses
+    return (csr_array((wins, (row_case, columns)), shape=(n_cases, row_case.size)),
+            csr_array((losses, (row_case, columns)), shape=(n_cases, row_case.size)))
 
 
 def _identified_rows(design: np.ndarray, outcome: np.ndarray) -> bool:
@@ -247,28 +252,39 @@ class _Comparisons(NamedTuple):
     i: np.ndarray
     j: np.ndarray
     outcome: np.ndarray  # i's share of the win
+    weight: np.ndarray  # the games the case's verdicts count as (1 unless outcomes are weighted)
+
+    @property
+    def wins(self) -> np.ndarray:
+        return self.weight * self.outcome
+
+    @property
+    def losses(self) -> np.ndarray:
+        return self.weight * (1.0 - self.outcome)
 
 
 def _mirrored(outcomes: pd.DataFrame) -> _Comparisons:
     """Every case and ordered pair, mirrors added, sorted by case, then i, then j."""
     if outcomes.empty:
         nothing = np.array([], dtype=int)
-        return _Comparisons([], pd.Index([]), nothing, nothing, nothing, np.array([]))
+        return _Comparisons([], pd.Index([]), nothing, nothing, nothing, np.array([]), np.array([]))
     mirrored = with_keys(with_mirrors(outcomes), ["case_id", "a", "b"])
     # models in order of first appearance as a, then as b
     model, names = pd.factorize(pd.concat([mirrored["a"], mirrored["b"]], ignore_index=True))
     i, j = model[: len(mirrored)], model[len(mirrored):]
     case, case_ids = pd.factorize(mirrored["case_id"], sort=True)
     order = np.lexsort((j, i, case))
+    weight = mirrored["weight"].to_numpy(float) if "weight" in mirrored.columns else np.ones(len(mirrored))
     return _Comparisons(list(names), case_ids, case[order], i[order], j[order],
-                        mirrored["outcome"].to_numpy(float)[order])
+                        mirrored["outcome"].to_numpy(float)[order], weight[order])
 
 
 def _unordered(outcomes: pd.DataFrame) -> _Comparisons:
     """One entry per case and unordered pair, as indices i < j, sorted by case, then i, then j."""
     every = _mirrored(outcomes)
     keep = every.i < every.j
-    return every._replace(case=every.case[keep], i=every.i[keep], j=every.j[keep], outcome=every.outcome[keep])
+    return every._replace(case=every.case[keep], i=every.i[keep], j=every.j[keep], outcome=every.outcome[keep],
+                          weight=every.weight[keep])
 
 
 def _answer_difference(lengths: pd.DataFrame, column: str, comparisons: _Comparisons) -> np.ndarray:

@@ -136,23 +136,28 @@ def _score_tests(scores: pd.DataFrame, pairs: list, n_boot: int, seed: int, alph
 
 
 def _wins_tests(outcomes: pd.DataFrame, pairs: list, n_boot: int, seed: int, alpha: float) -> dict:
-    """(a, b) -> (n, a's win rate - 0.5, ci_low, ci_high, sign-test p) for pairs judged on some case."""
+    """(a, b) -> (n, a's win rate - 0.5, ci_low, ci_high, sign-test p) for pairs judged on some case.
+
+    Weighted outcomes (harness.stats.winrate) give the pooled rate: each case counts at its mean weight."""
     table = _case_pair_table(outcomes)
     column = {key: k for k, key in enumerate(table.keys)}
     found = [pair for pair in pairs if pair in column]
     if not found:
         return {}
     columns = [column[pair] for pair in found]
-    present = table.counts[:, columns] > 0
-    values = table.sums[:, columns] / np.maximum(table.counts[:, columns], 1)
+    counts, weights = table.counts[:, columns], table.weights[:, columns]
+    present = counts > 0
+    values = table.sums[:, columns] / np.where(present, weights, 1.0)  # a case's (weighted) mean outcome
+    case_weight = np.where(present, weights / np.maximum(counts, 1), 0.0)  # 1 for unweighted outcomes
     n = present.sum(axis=0)
-    intervals, _ = _paired_intervals(np.where(present, values - 0.5, 0.0), present, n, n_boot, seed, alpha)
+    intervals, _ = _paired_intervals(np.where(present, case_weight * (values - 0.5), 0.0), case_weight, n, n_boot,
+                                     seed, alpha)
     tests = {}
     for k, pair in enumerate(found):
-        pair_values = values[present[:, k], k]
+        pair_values, pair_weights = values[present[:, k], k], case_weight[present[:, k], k]
         wins, losses, _ties = classify_outcomes(pair_values)
-        tests[pair] = (int(n[k]), float(pair_values.mean() - 0.5), intervals[k, 0], intervals[k, 1],
-                       sign_test(wins, losses))
+        tests[pair] = (int(n[k]), float(np.sum(pair_weights * (pair_values - 0.5)) / np.sum(pair_weights)),
+                       intervals[k, 0], intervals[k, 1], sign_test(wins, losses))
     return tests
 
 
