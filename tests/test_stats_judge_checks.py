@@ -32,6 +32,25 @@ def test_first_position_rate_is_judged_against_chance_for_k_answers():
     assert jc.position_check(two, "j")["limit"] == pytest.approx(0.8)
 
 
+def test_a_judge_that_favours_the_last_position_fails_the_position_check_too():
+    """Found on a real run: a judge put the first-shown answer first in 4 of 39 judgments and passed, since only
+    the first position was bounded. The mirror bound is chance x 0.4: 0.2 for two answers, 0.133 for three."""
+    picks = [(f"u{i}", f"u{i}", ["a", "b"] if i % 2 else ["b", "a"], ["b", "a"] if i % 2 else ["a", "b"])
+             for i in range(39)]  # the second-shown answer picked every time...
+    for i in range(4):  # ...but in 4 judgments
+        u, _, order, _ = picks[i]
+        picks[i] = (u, u, order, order)
+    check = jc.position_check(judgments(picks), "j")
+    assert check["value"] == pytest.approx(4 / 39) and check["outcome"] == "fail"
+    assert "below 20%, a later position is favoured" in check["detail"]
+    at_floor = [(f"u{i}", f"u{i}", ["a", "b"], ["a", "b"] if i < 2 else ["b", "a"]) for i in range(10)]
+    assert jc.position_check(judgments(at_floor), "j")["outcome"] == "pass"  # 2 of 10 is the bound itself
+    orders = [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
+    last = judgments([(f"u{i}", f"u{i}", orders[i % 3], orders[i % 3][::-1]) for i in range(12)])
+    check = jc.position_check(last, "j")
+    assert check["value"] == 0.0 and check["outcome"] == "fail"
+
+
 def test_rates_need_a_minimum_number_of_units():
     few = judgments([("u1", "u1", ["a", "b"], ["a", "b"]), ("u1", "u1", ["b", "a"], ["a", "b"])])
     assert jc.position_check(few, "j")["outcome"] == "not established"

@@ -47,8 +47,10 @@ def _ties(done: pd.DataFrame) -> np.ndarray:
 
 
 def position_check(done: pd.DataFrame, judge: str, min_units: int = MIN_UNITS) -> dict:
-    """Share of judgments whose top pick is the answer shown first, against chance 1/k. A graded tie picks no
-    answer and is left out (counted in the detail)."""
+    """Share of judgments whose top pick is the answer shown first, against chance 1/k. It fails above the limit
+    (the first position favoured) and below chance x (1 - POSITION_EXCESS), the mirror bound (a later position
+    favoured: for two answers, the second picked in over 80% of judgments). A graded tie picks no answer and is
+    left out (counted in the detail)."""
     ties = _ties(done)
     done = done.loc[~ties]
     n = len(done)
@@ -65,9 +67,11 @@ def position_check(done: pd.DataFrame, judge: str, min_units: int = MIN_UNITS) -
     if n < min_units:
         return check("position", judge, label, rate, [low, high], n, limit, "not established",
                      f"only {n} judgments (at least {min_units} needed)", chance)
-    outcome = "fail" if rate > limit else "pass"
+    floor = chance * (1 - POSITION_EXCESS)
+    outcome = "fail" if rate > limit or rate < floor else "pass"
     detail = f"{first} of {n} judgments put the first-shown answer first; chance is {chance:.0%}" + \
-        (f" ({int(ties.sum())} ties left out)" if ties.any() else "")
+        (f" ({int(ties.sum())} ties left out)" if ties.any() else "") + \
+        (f"; below {floor:.0%}, a later position is favoured" if rate < floor else "")
     return check("position", judge, label, rate, [low, high], n, limit, outcome, detail, chance)
 
 
