@@ -43,6 +43,9 @@ def test_a_judge_that_favours_the_last_position_fails_the_position_check_too():
     check = jc.position_check(judgments(picks), "j")
     assert check["value"] == pytest.approx(4 / 39) and check["outcome"] == "fail"
     assert "below 20%, a later position is favoured" in check["detail"]
+    trusted, reasons = jc.verdict([check])
+    assert not trusted and reasons == ["j: first-position rate 10% [4%, 24%] is below its floor 20% (a later position "
+                                       "is favoured), chance 50%, over 39"]
     at_floor = [(f"u{i}", f"u{i}", ["a", "b"], ["a", "b"] if i < 2 else ["b", "a"]) for i in range(10)]
     assert jc.position_check(judgments(at_floor), "j")["outcome"] == "pass"  # 2 of 10 is the bound itself
     orders = [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]

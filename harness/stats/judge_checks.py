@@ -274,8 +274,10 @@ def verdict(checks: list[dict]) -> tuple[bool, list[str]]:
             elif ci and ci[1] is not None:
                 bounds = f" (upper bound {_shown(c['name'], ci[1])})"
             chance = f", chance {c['chance']:.0%}" if c.get("chance") and c["name"] == "position" else ""
-            reasons.append(f"{who}{label} {_shown(c['name'], c['value'])}{bounds} is above its limit "
-                           f"{_shown(c['name'], c['limit'])}{chance}, over {c['n']}")
+            below = c["name"] == "position" and c.get("chance") is not None and c["value"] < c["chance"]
+            where = (f"is below its floor {_shown(c['name'], c['chance'] * (1 - POSITION_EXCESS))} (a later position "
+                     f"is favoured)") if below else f"is above its limit {_shown(c['name'], c['limit'])}"
+            reasons.append(f"{who}{label} {_shown(c['name'], c['value'])}{bounds} {where}{chance}, over {c['n']}")
         elif c["outcome"] == "not established" and c["name"] in REQUIRED:
             reasons.append(f"{who}{label} not established: {c['detail']}")
     return not reasons, reasons
