@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from .records import ranks_of
 from .report.formatting import compact as _f
 from .report.formatting import compact_interval as _ci
 from .results.model import AnswerRow, Figure, GateVerdict, Interval, Results, RunSpec
@@ -120,8 +121,8 @@ def _win_shares(results: Results, model_id: str, opponents: set[str]) -> dict[st
         for j in case.judgments:
             if j.ranking and not j.error:
                 rep = f"{j.judge}|{j.rep}|{'|'.join(j.pair or ())}"
-                rows += [{"case_id": case.id, "rep": rep, "model": m, "rank": 0 if j.strength == "tie" else k}
-                         for k, m in enumerate(j.ranking)]
+                rows += [{"case_id": case.id, "rep": rep, "model": m, "rank": k}
+                         for m, k in ranks_of(j.ranking, j.strength).items()]
     if not rows:
         return {}
     outcomes = pairwise_outcomes(pd.DataFrame(rows))

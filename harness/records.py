@@ -65,12 +65,20 @@ class Judgment:
         return self.strength == "tie"
 
     def ranks(self) -> dict[str, int]:
-        """Each ranked model's place, 1 = best; a tie puts both answers in first place."""
-        return {m: 1 if self.tie else i for i, m in enumerate(self.ranking or [], start=1)}
+        return ranks_of(self.ranking, self.strength)
 
     def verdict_key(self) -> tuple:
-        """What two orders of one unit must share to agree: the ranking, or "tie" (strength alone is no flip)."""
-        return ("tie",) if self.tie else tuple(self.ranking or ())
+        return verdict_key(self.ranking, self.strength)
+
+
+def ranks_of(ranking: list[str] | None, strength: str | None) -> dict[str, int]:
+    """Each ranked model's place, 1 = best; a graded tie puts both answers in first place."""
+    return {m: 1 if strength == "tie" else i for i, m in enumerate(ranking or [], start=1)}
+
+
+def verdict_key(ranking: list[str] | None, strength: str | None) -> tuple:
+    """What two orders of one unit must share to agree: the ranking, or "tie" (a strength alone is no flip)."""
+    return ("tie",) if strength == "tie" else tuple(ranking or ())
 
 
 @dataclass

@@ -15,7 +15,7 @@ from harness.judge import prompts
 from harness.judge.adversarial import run_planted_trials
 from harness.judge.exam import run_exam
 from harness.judge.parsing import parse_graded
-from harness.judge.verdicts import compare_request, read
+from harness.judge.verdicts import compare_requests, read
 from harness.records import Judgment, Verdict
 from harness.results.build import build_results
 from harness.stats import judge_checks as jc
@@ -42,8 +42,8 @@ def test_anything_else_is_a_parse_error_never_a_guess(text):
 
 
 def test_the_graded_prompt_names_all_five_verdicts_and_its_schema_allows_only_them():
-    request = compare_request("j", "judge", [{"role": "user", "content": "q"}], {"A": "one", "B": "two"}, "be good",
-                              reference="ref", rationale=True, graded=True)
+    (request,) = compare_requests(["j"], "judge", [{"role": "user", "content": "q"}], {"A": "one", "B": "two"},
+                                  "be good", reference="ref", rationale=True, graded=True)
     user = request.messages[-1]["content"]
     for verdict in prompts.GRADED_VERDICTS:
         assert f'"{verdict}"' in user
@@ -51,7 +51,7 @@ def test_the_graded_prompt_names_all_five_verdicts_and_its_schema_allows_only_th
     assert list(request.schema["properties"]) == ["rationale", "verdict"]
     assert request.schema["properties"]["verdict"]["enum"] == list(prompts.GRADED_VERDICTS)
     with pytest.raises(ValueError):
-        compare_request("j", "judge", [], {"A": "1", "B": "2", "C": "3"}, "g", graded=True)
+        compare_requests(["j"], "judge", [], {"A": "1", "B": "2", "C": "3"}, "g", graded=True)
 
 
 def test_a_verdict_is_read_back_in_the_names_shown():

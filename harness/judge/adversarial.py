@@ -15,7 +15,7 @@ from ..cases import Case
 from ..grading import case_score
 from ..records import Answer, Ask, PlantedTrial
 from . import blind
-from .verdicts import compare_request, read
+from .verdicts import compare_requests, read
 
 WEAK_ANSWER = "Not sure what this is. It will probably pass on its own."
 INJECTIONS = [
@@ -49,11 +49,10 @@ def run_planted_trials(cases: list[Case], model_ids: list[str], judge_ids: list[
                 # The planted text is shown as the answer wrote it: masking delimiters is the defence under
                 # test, and blind_text inside rank_messages still applies it.
                 shown = {label: contenders[name] for label, name in zip(labels, order)}
-                for judge_id in judge_ids:
-                    planned.append((judge_id, case.id, planted, order, labels))
-                    requests.append(compare_request(judge_id, "adversarial", case.chat(), shown, guidance,
-                                                    reference=case.reference if reference else None,
-                                                    rationale=rationale, graded=graded))
+                planned += [(judge_id, case.id, planted, order, labels) for judge_id in judge_ids]
+                requests += compare_requests(judge_ids, "adversarial", case.chat(), shown, guidance,
+                                             reference=case.reference if reference else None, rationale=rationale,
+                                             graded=graded)
     if not requests:
         return []
     verdicts = ask(requests, "adversarial")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..cases import Case
 from ..records import Answer, Ask, Judgment
 from . import blind
-from .verdicts import compare_request, read
+from .verdicts import compare_requests, read
 
 
 def comparisons(cases: list[Case], model_ids: list[str], answers: dict[tuple[str, str], Answer], mode: str,
@@ -45,10 +45,9 @@ def judge_answers(cases: list[Case], model_ids: list[str], judge_ids: list[str],
     for case, rep, order, pair in comparisons(cases, model_ids, answers, mode, orders, seed, baseline):
         labels = blind.labels(len(order))
         shown = {label: answers[(case.id, mid)].completion.text for label, mid in zip(labels, order)}
-        for judge_id in judge_ids:
-            planned.append((case, rep, order, pair, labels, judge_id))
-            requests.append(compare_request(judge_id, "judge", case.chat(), shown, guidance, rationale=rationale,
-                                            reference=case.reference if reference else None, graded=graded))
+        planned += [(case, rep, order, pair, labels, judge_id) for judge_id in judge_ids]
+        requests += compare_requests(judge_ids, "judge", case.chat(), shown, guidance, rationale=rationale,
+                                     reference=case.reference if reference else None, graded=graded)
     verdicts = ask(requests, "judging")
     out = []
     for (case, rep, order, pair, labels, judge_id), verdict in zip(planned, verdicts):

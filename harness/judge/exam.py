@@ -17,7 +17,7 @@ from ..records import Ask, ExamTrial, JudgeRequest
 from . import blind, prompts
 from .corruptions import GENERIC, suite_corruption
 from .parsing import parse_scores
-from .verdicts import compare_request, preferred, read
+from .verdicts import compare_requests, read
 
 
 def exam_pairs(cases: list[Case], pairs: int, seed: int, rules: list[Any] = ()) -> list[tuple[Case, str, str]]:
@@ -58,17 +58,15 @@ def run_exam(pairs: list[tuple[Case, str, str]], judge_ids: list[str], *, mode: 
         contenders = {"reference": case.reference, "twin": twin}
         for order in (["reference", "twin"], ["twin", "reference"]):
             shown = {label: contenders[name] for label, name in zip(labels, order)}
-            for judge_id in judge_ids:
-                planned.append((judge_id, case.id, corruption, order))
-                requests.append(compare_request(judge_id, "exam", case.chat(), shown, guidance, rationale=rationale,
-                                                graded=graded))
+            planned += [(judge_id, case.id, corruption, order) for judge_id in judge_ids]
+            requests += compare_requests(judge_ids, "exam", case.chat(), shown, guidance, rationale=rationale,
+                                         graded=graded)
     if not requests:
         return []
     trials = []
     for (judge_id, case_id, corruption, order), verdict in zip(planned, ask(requests, "exam")):
         ranking, strength = read(verdict.value, labels, order)
-        correct = None if ranking is None else 0.5 if strength == "tie" else \
-            float(preferred(ranking, strength) == "reference")
+        correct = None if ranking is None else 0.5 if strength == "tie" else float(ranking[0] == "reference")
         trials.append(ExamTrial(judge_id, case_id, corruption, order, correct, verdict.error, verdict.attempts,
                                 verdict.rationale, hashes[(case_id, corruption)]))
     return trials

@@ -12,20 +12,23 @@ from . import prompts
 from .parsing import parse_graded, parse_ranking
 
 
-def compare_request(judge_id: str, stage: str, conversation: list[dict[str, str]], shown: dict[str, str],
-                    guidance: str, *, reference: str | None = None, rationale: bool = False,
-                    graded: bool = False) -> JudgeRequest:
-    """`shown` maps label -> answer text, in the order to show; `graded` needs exactly two answers."""
+def compare_requests(judge_ids: list[str], stage: str, conversation: list[dict[str, str]], shown: dict[str, str],
+                     guidance: str, *, reference: str | None = None, rationale: bool = False,
+                     graded: bool = False) -> list[JudgeRequest]:
+    """One comparison put to each judge (the prompt is built once). `shown` maps label -> answer text, in the
+    order to show; `graded` needs exactly two answers."""
     labels = list(shown)
     if graded:
         if len(labels) != 2:
             raise ValueError(f"a graded verdict compares two answers, not {len(labels)}")
         messages = prompts.graded_messages(conversation, shown, guidance, reference=reference, rationale=rationale)
-        return JudgeRequest(judge_id, stage, messages, prompts.graded_schema(rationale),
-                            prompts.GRADED_PROMPT_VERSION, lambda text: parse_graded(text, labels), rationale)
-    messages = prompts.rank_messages(conversation, shown, guidance, reference=reference, rationale=rationale)
-    return JudgeRequest(judge_id, stage, messages, prompts.rank_schema(labels, rationale),
-                        prompts.RANK_PROMPT_VERSION, lambda text: parse_ranking(text, labels), rationale)
+        asked = (messages, prompts.graded_schema(rationale), prompts.GRADED_PROMPT_VERSION,
+                 lambda text: parse_graded(text, labels))
+    else:
+        messages = prompts.rank_messages(conversation, shown, guidance, reference=reference, rationale=rationale)
+        asked = (messages, prompts.rank_schema(labels, rationale), prompts.RANK_PROMPT_VERSION,
+                 lambda text: parse_ranking(text, labels))
+    return [JudgeRequest(judge_id, stage, *asked, rationale) for judge_id in judge_ids]
 
 
 def read(value: Any, labels: list[str], order: list[str]) -> tuple[list[str] | None, str | None]:
@@ -35,8 +38,3 @@ def read(value: Any, labels: list[str], order: list[str]) -> tuple[list[str] | N
         return None, None
     ranked, strength = value if isinstance(value, tuple) else (value, None)
     return [order[labels.index(label)] for label in ranked], strength
-
-
-def preferred(ranking: list[str] | None, strength: str | None) -> str | None:
-    """The name the verdict put strictly first, None for a tie or no verdict."""
-    return None if not ranking or strength == "tie" else ranking[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..records import verdict_key
 from ..results.model import Audit, CaseResult, JudgmentRow, ModelResult, PairwiseRow, Ratings, Results
 from .formatting import is_number
 
@@ -120,8 +121,7 @@ def orders_disagree(judgments: list[JudgmentRow]) -> bool:
     by_unit: dict[Any, set] = {}
     for j in judgments:
         if j.ranking and not j.error:
-            by_unit.setdefault((j.judge, tuple(j.pair or ())), set()).add(
-                ("tie",) if j.strength == "tie" else tuple(j.ranking))
+            by_unit.setdefault((j.judge, tuple(j.pair or ())), set()).add(verdict_key(j.ranking, j.strength))
     return any(len(rankings) > 1 for rankings in by_unit.values())
 
 
